@@ -1,0 +1,19 @@
+export {
+  NextDetailError,
+  InvalidArgumentError,
+  ShapeError,
+  DTypeError,
+  ValueRangeError,
+  BackendUnavailableError,
+} from './errors.js';
+export { checkTensor, checkValues, checkNumber, describeShape, describeValue } from './validate.js';
+export {
+  BACKEND_NAMES,
+  useBackend,
+  parseBackendList,
+  registerBackendLoader,
+  type BackendName,
+  type BackendInfo,
+  type BackendLoader,
+  type UseBackendOptions,
+} from './backend.js';

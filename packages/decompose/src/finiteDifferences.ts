@@ -1,0 +1,123 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Forward differences with a Neumann boundary (reference-digest §8.2) on a batch of S single-channel H×W images
+ * stored pixel-major as [P = H·W, S] ("fields"): the difference stored at pixel j is u[j+1] − u[j], and the last
+ * column (Dx) or last row (Dy) stores 0.
+ *
+ * The layout is chosen for the tfjs CPU backend, whose binary ops are only fast for equal shapes or a rank-1 operand
+ * that repeats along the last axis: per-system scalars are [S] tensors, masks are full [P, S] tensors, shifts are
+ * contiguous 1-D slices, and per-system sums are a [1, P] × [P, S] matmul. Values that a shift carries across a row
+ * boundary always meet a zero of the mask.
+ */
+export class PixelGrid {
+  readonly height: number;
+  readonly width: number;
+  readonly systems: number;
+  /** 1 where a pixel has a right / lower neighbour, else 0: [P, S]. */
+  private readonly maskX: tf.Tensor2D;
+  private readonly maskY: tf.Tensor2D;
+  private readonly onesRow: tf.Tensor2D;
+
+  constructor(height: number, width: number, systems: number) {
+    this.height = height;
+    this.width = width;
+    this.systems = systems;
+    const maskX = new Float32Array(height * width * systems);
+    const maskY = new Float32Array(height * width * systems);
+    for (let i = 0; i < height; i++)
+      for (let j = 0; j < width; j++)
+        for (let s = 0; s < systems; s++) {
+          const k = (i * width + j) * systems + s;
+          maskX[k] = j < width - 1 ? 1 : 0;
+          maskY[k] = i < height - 1 ? 1 : 0;
+        }
+    this.maskX = tf.tensor2d(maskX, [height * width, systems]);
+    this.maskY = tf.tensor2d(maskY, [height * width, systems]);
+    this.onesRow = tf.ones([1, height * width]);
+  }
+
+  dispose(): void {
+    tf.dispose([this.maskX, this.maskY, this.onesRow]);
+  }
+
+  /** Σ over pixels of each system: [P, S] → [S]. */
+  sum(x: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => tf.reshape(tf.matMul(this.onesRow, x), [this.systems]));
+  }
+
+  /** ⟨a, b⟩ per system: [S]. */
+  dot(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => this.sum(tf.mul(a, b)));
+  }
+
+  /** Flat shift by k elements: x[n + k] at n (zeros past the end) for k > 0, x[n − |k|] for k < 0. */
+  private static shift(x: tf.Tensor2D, k: number): tf.Tensor2D {
+    return tf.tidy(() => {
+      const flat = tf.reshape(x, [-1]);
+      const n = flat.size;
+      const m = Math.abs(k);
+      const parts = k > 0 ? [tf.slice(flat, [m], [n - m]), tf.zeros([m])] : [tf.zeros([m]), tf.slice(flat, [0], [n - m])];
+      return tf.reshape(tf.concat(parts), x.shape) as tf.Tensor2D;
+    });
+  }
+
+  /** One pixel to the right (x) or down (y), in flat elements. */
+  private stride(axis: 'x' | 'y'): number {
+    return axis === 'x' ? this.systems : this.width * this.systems;
+  }
+
+  private mask(axis: 'x' | 'y'): tf.Tensor2D {
+    return axis === 'x' ? this.maskX : this.maskY;
+  }
+
+  /** D u along one axis. */
+  diff(u: tf.Tensor2D, axis: 'x' | 'y'): tf.Tensor2D {
+    return tf.tidy(() => tf.mul(tf.sub(PixelGrid.shift(u, this.stride(axis)), u), this.mask(axis)));
+  }
+
+  /** Dᵀ p along one axis: the exact adjoint of `diff`. */
+  diffAdjoint(p: tf.Tensor2D, axis: 'x' | 'y'): tf.Tensor2D {
+    return tf.tidy(() => {
+      const q = tf.mul(p, this.mask(axis));
+      return tf.sub(PixelGrid.shift(q, -this.stride(axis)), q);
+    });
+  }
+
+  /** diag(Dxᵀ W Dx + Dyᵀ W Dy): pixel j collects w[j] per forward neighbour and w of its backward neighbours. */
+  weightedLaplacianDiagonal(w: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const qx = tf.mul(w, this.maskX);
+      const qy = tf.mul(w, this.maskY);
+      return tf.addN([qx, PixelGrid.shift(qx, -this.stride('x')), qy, PixelGrid.shift(qy, -this.stride('y'))]);
+    });
+  }
+
+  /** Dxᵀ W Dx u + Dyᵀ W Dy u; `w` = null means W = I (then it is the negated Neumann Laplacian). */
+  weightedLaplacian(u: tf.Tensor2D, w: tf.Tensor2D | null): tf.Tensor2D {
+    return tf.tidy(() => {
+      const weigh = (d: tf.Tensor2D) => (w ? tf.mul(w, d) : d);
+      return tf.add(this.diffAdjoint(weigh(this.diff(u, 'x')), 'x'), this.diffAdjoint(weigh(this.diff(u, 'y')), 'y'));
+    });
+  }
+
+  /** |Du|² = (Dx u)² + (Dy u)². */
+  gradientMagnitudeSquared(u: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.add(tf.square(this.diff(u, 'x')), tf.square(this.diff(u, 'y'))));
+  }
+}
+
+/** NHWC [B, H, W, C] → field [H·W, B·C]. */
+export function toField(x: tf.Tensor4D): tf.Tensor2D {
+  const [b, h, w, c] = x.shape;
+  return tf.tidy(() => tf.reshape(b === 1 ? x : tf.transpose(x, [1, 2, 0, 3]), [h * w, b * c]));
+}
+
+/** Field [H·W, B·C] → NHWC [B, H, W, C]. */
+export function fromField(x: tf.Tensor2D, shape: readonly [number, number, number, number]): tf.Tensor4D {
+  const [b, h, w, c] = shape;
+  return tf.tidy(() => {
+    const hwbc = tf.reshape(x, [h, w, b, c]);
+    return (b === 1 ? tf.reshape(hwbc, [1, h, w, c]) : tf.transpose(hwbc, [2, 0, 1, 3])) as tf.Tensor4D;
+  });
+}
