@@ -120,7 +120,7 @@ export async function importOptional<T>(backend: BackendName, specifier: string,
     return await load();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    const missing = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve/.test(message);
+    const missing = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND|(Failed to|Could not) resolve/.test(message);
     throw new BackendUnavailableError(
       backend,
       missing ? `the package "${specifier}" is not installed (npm install ${specifier})` : `importing "${specifier}" failed: ${message}`,

@@ -65,11 +65,11 @@ export function resolveAmbrosioTortorelliOptions(
 /** E(u, v) per system (reference-digest §8.2): [systems]. */
 export function ambrosioTortorelliEnergy(
   grid: PixelGrid,
-  g: tf.Tensor2D,
-  u: tf.Tensor2D,
-  v: tf.Tensor2D,
+  g: tf.Tensor,
+  u: tf.Tensor,
+  v: tf.Tensor,
   { alpha, beta, epsilon }: Pick<AmbrosioTortorelliOptions, 'alpha' | 'beta' | 'epsilon'>,
-): tf.Tensor1D {
+): tf.Tensor {
   return tf.tidy(() => {
     const fidelity = tf.square(tf.sub(u, g));
     const smoothness = tf.mul(alpha, tf.mul(tf.square(v), grid.gradientMagnitudeSquared(u)));
@@ -106,13 +106,13 @@ export async function ambrosioTortorelli(
   const vRhs = tf.mul(ones, edgeWeight);
   let u = tf.clone(g);
   let v = tf.clone(ones);
-  const energies: tf.Tensor1D[] = [];
+  const energies: tf.Tensor[] = [];
   const solverIterations: Array<[number, number]> = [];
   try {
     for (let it = 0; it < iterations; it++) {
       const vWeight = tf.tidy(() => tf.add(tf.mul(alpha, grid.gradientMagnitudeSquared(u)), edgeWeight));
       const vInvDiag = tf.tidy(() => tf.reciprocal(tf.add(vDiagonalBase, tf.sub(vWeight, edgeWeight))));
-      const applyV = (x: tf.Tensor2D): tf.Tensor2D =>
+      const applyV = (x: tf.Tensor): tf.Tensor =>
         tf.tidy(() => tf.add(tf.mul(vWeight, x), tf.mul(beta * epsilon, grid.weightedLaplacian(x, null))));
       const vSolve = await conjugateGradient(grid, applyV, vRhs, v, vInvDiag, solver).finally(() =>
         tf.dispose([vWeight, vInvDiag]),
@@ -122,7 +122,7 @@ export async function ambrosioTortorelli(
 
       const w = tf.square(v);
       const uInvDiag = tf.tidy(() => tf.reciprocal(tf.add(1, tf.mul(alpha, grid.weightedLaplacianDiagonal(w)))));
-      const applyU = (x: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => tf.add(x, tf.mul(alpha, grid.weightedLaplacian(x, w))));
+      const applyU = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(x, tf.mul(alpha, grid.weightedLaplacian(x, w))));
       const uSolve = await conjugateGradient(grid, applyU, g, u, uInvDiag, solver).finally(() => tf.dispose([w, uInvDiag]));
       u.dispose();
       u = uSolve.x;

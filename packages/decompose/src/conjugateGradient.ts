@@ -11,7 +11,7 @@ export interface ConjugateGradientOptions {
 }
 
 export interface ConjugateGradientResult {
-  x: tf.Tensor2D;
+  x: tf.Tensor;
   iterations: number;
   /** Largest relative residual ‖b − A x‖ / ‖b‖ over the batch when the solver stopped. */
   relativeResidual: number;
@@ -28,10 +28,10 @@ const TINY = 1e-30;
  */
 export async function conjugateGradient(
   grid: PixelGrid,
-  apply: (x: tf.Tensor2D) => tf.Tensor2D,
-  b: tf.Tensor2D,
-  x0: tf.Tensor2D,
-  inverseDiagonal: tf.Tensor2D,
+  apply: (x: tf.Tensor) => tf.Tensor,
+  b: tf.Tensor,
+  x0: tf.Tensor,
+  inverseDiagonal: tf.Tensor,
   options: ConjugateGradientOptions,
 ): Promise<ConjugateGradientResult> {
   const tol2 = options.tolerance * options.tolerance;

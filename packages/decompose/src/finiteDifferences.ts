@@ -15,9 +15,9 @@ export class PixelGrid {
   readonly width: number;
   readonly systems: number;
   /** 1 where a pixel has a right / lower neighbour, else 0: [P, S]. */
-  private readonly maskX: tf.Tensor2D;
-  private readonly maskY: tf.Tensor2D;
-  private readonly onesRow: tf.Tensor2D;
+  private readonly maskX: tf.Tensor;
+  private readonly maskY: tf.Tensor;
+  private readonly onesRow: tf.Tensor;
 
   constructor(height: number, width: number, systems: number) {
     this.height = height;
@@ -42,23 +42,23 @@ export class PixelGrid {
   }
 
   /** Σ over pixels of each system: [P, S] → [S]. */
-  sum(x: tf.Tensor2D): tf.Tensor1D {
+  sum(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.reshape(tf.matMul(this.onesRow, x), [this.systems]));
   }
 
   /** ⟨a, b⟩ per system: [S]. */
-  dot(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  dot(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     return tf.tidy(() => this.sum(tf.mul(a, b)));
   }
 
   /** Flat shift by k elements: x[n + k] at n (zeros past the end) for k > 0, x[n − |k|] for k < 0. */
-  private static shift(x: tf.Tensor2D, k: number): tf.Tensor2D {
+  private static shift(x: tf.Tensor, k: number): tf.Tensor {
     return tf.tidy(() => {
       const flat = tf.reshape(x, [-1]);
       const n = flat.size;
       const m = Math.abs(k);
       const parts = k > 0 ? [tf.slice(flat, [m], [n - m]), tf.zeros([m])] : [tf.zeros([m]), tf.slice(flat, [0], [n - m])];
-      return tf.reshape(tf.concat(parts), x.shape) as tf.Tensor2D;
+      return tf.reshape(tf.concat(parts), x.shape) as tf.Tensor;
     });
   }
 
@@ -67,17 +67,17 @@ export class PixelGrid {
     return axis === 'x' ? this.systems : this.width * this.systems;
   }
 
-  private mask(axis: 'x' | 'y'): tf.Tensor2D {
+  private mask(axis: 'x' | 'y'): tf.Tensor {
     return axis === 'x' ? this.maskX : this.maskY;
   }
 
   /** D u along one axis. */
-  diff(u: tf.Tensor2D, axis: 'x' | 'y'): tf.Tensor2D {
+  diff(u: tf.Tensor, axis: 'x' | 'y'): tf.Tensor {
     return tf.tidy(() => tf.mul(tf.sub(PixelGrid.shift(u, this.stride(axis)), u), this.mask(axis)));
   }
 
   /** Dᵀ p along one axis: the exact adjoint of `diff`. */
-  diffAdjoint(p: tf.Tensor2D, axis: 'x' | 'y'): tf.Tensor2D {
+  diffAdjoint(p: tf.Tensor, axis: 'x' | 'y'): tf.Tensor {
     return tf.tidy(() => {
       const q = tf.mul(p, this.mask(axis));
       return tf.sub(PixelGrid.shift(q, -this.stride(axis)), q);
@@ -85,7 +85,7 @@ export class PixelGrid {
   }
 
   /** diag(Dxᵀ W Dx + Dyᵀ W Dy): pixel j collects w[j] per forward neighbour and w of its backward neighbours. */
-  weightedLaplacianDiagonal(w: tf.Tensor2D): tf.Tensor2D {
+  weightedLaplacianDiagonal(w: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const qx = tf.mul(w, this.maskX);
       const qy = tf.mul(w, this.maskY);
@@ -94,27 +94,27 @@ export class PixelGrid {
   }
 
   /** Dxᵀ W Dx u + Dyᵀ W Dy u; `w` = null means W = I (then it is the negated Neumann Laplacian). */
-  weightedLaplacian(u: tf.Tensor2D, w: tf.Tensor2D | null): tf.Tensor2D {
+  weightedLaplacian(u: tf.Tensor, w: tf.Tensor | null): tf.Tensor {
     return tf.tidy(() => {
-      const weigh = (d: tf.Tensor2D) => (w ? tf.mul(w, d) : d);
+      const weigh = (d: tf.Tensor) => (w ? tf.mul(w, d) : d);
       return tf.add(this.diffAdjoint(weigh(this.diff(u, 'x')), 'x'), this.diffAdjoint(weigh(this.diff(u, 'y')), 'y'));
     });
   }
 
   /** |Du|² = (Dx u)² + (Dy u)². */
-  gradientMagnitudeSquared(u: tf.Tensor2D): tf.Tensor2D {
+  gradientMagnitudeSquared(u: tf.Tensor): tf.Tensor {
     return tf.tidy(() => tf.add(tf.square(this.diff(u, 'x')), tf.square(this.diff(u, 'y'))));
   }
 }
 
 /** NHWC [B, H, W, C] → field [H·W, B·C]. */
-export function toField(x: tf.Tensor4D): tf.Tensor2D {
+export function toField(x: tf.Tensor4D): tf.Tensor {
   const [b, h, w, c] = x.shape;
   return tf.tidy(() => tf.reshape(b === 1 ? x : tf.transpose(x, [1, 2, 0, 3]), [h * w, b * c]));
 }
 
 /** Field [H·W, B·C] → NHWC [B, H, W, C]. */
-export function fromField(x: tf.Tensor2D, shape: readonly [number, number, number, number]): tf.Tensor4D {
+export function fromField(x: tf.Tensor, shape: readonly [number, number, number, number]): tf.Tensor4D {
   const [b, h, w, c] = shape;
   return tf.tidy(() => {
     const hwbc = tf.reshape(x, [h, w, b, c]);

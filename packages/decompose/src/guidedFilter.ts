@@ -26,7 +26,7 @@ export function resolveGuidedFilterOptions(options: Partial<GuidedFilterOptions>
 function boxMean(x: tf.Tensor4D, radius: number): tf.Tensor4D {
   return tf.tidy(() => {
     const padded = tf.mirrorPad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], 'symmetric');
-    return tf.avgPool(padded, 2 * radius + 1, 1, 'valid');
+    return tf.avgPool(padded, 2 * radius + 1, 1, 'valid') as tf.Tensor4D;
   });
 }
 
@@ -45,10 +45,11 @@ export function guidedFilter(image: tf.Tensor4D, { radius, epsilon }: GuidedFilt
   return tf.tidy(() => {
     const mean = boxMean(image, radius);
     const variance = tf.relu(tf.sub(boxMean(tf.square(image), radius), tf.square(mean)));
-    const a = tf.div(variance, tf.add(variance, epsilon));
-    const b = tf.sub(mean, tf.mul(a, mean));
+    const a: tf.Tensor4D = tf.div(variance, tf.add(variance, epsilon));
+    const b: tf.Tensor4D = tf.sub(mean, tf.mul(a, mean));
     const meanA = boxMean(a, radius);
-    const q = tf.add(tf.mul(meanA, image), boxMean(b, radius));
-    return { q, edges: tf.sub(1, meanA) };
+    const q: tf.Tensor4D = tf.add(tf.mul(meanA, image), boxMean(b, radius));
+    const edges: tf.Tensor4D = tf.sub(1, meanA);
+    return { q, edges };
   });
 }

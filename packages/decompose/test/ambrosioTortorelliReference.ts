@@ -8,7 +8,7 @@ export interface ReferenceOptions {
   iterations: number;
 }
 
-type Field = Float64Array;
+type Field = Float64Array<ArrayBuffer>;
 
 function dx(u: Field, h: number, w: number): Field {
   const out = new Float64Array(h * w);
@@ -26,8 +26,8 @@ function dxT(p: Field, h: number, w: number): Field {
   const out = new Float64Array(h * w);
   for (let i = 0; i < h; i++)
     for (let j = 0; j < w - 1; j++) {
-      out[i * w + j] -= p[i * w + j]!;
-      out[i * w + j + 1] += p[i * w + j]!;
+      out[i * w + j] = out[i * w + j]! - p[i * w + j]!;
+      out[i * w + j + 1] = out[i * w + j + 1]! + p[i * w + j]!;
     }
   return out;
 }
@@ -36,8 +36,8 @@ function dyT(p: Field, h: number, w: number): Field {
   const out = new Float64Array(h * w);
   for (let i = 0; i < h - 1; i++)
     for (let j = 0; j < w; j++) {
-      out[i * w + j] -= p[i * w + j]!;
-      out[(i + 1) * w + j] += p[i * w + j]!;
+      out[i * w + j] = out[i * w + j]! - p[i * w + j]!;
+      out[(i + 1) * w + j] = out[(i + 1) * w + j]! + p[i * w + j]!;
     }
   return out;
 }
@@ -60,8 +60,8 @@ function cg(apply: (x: Field) => Field, b: Field, x0: Field): Field {
     const ap = apply(p);
     const alpha = rr / dot(p, ap);
     for (let i = 0; i < x.length; i++) {
-      x[i] += alpha * p[i]!;
-      r[i] -= alpha * ap[i]!;
+      x[i] = x[i]! + alpha * p[i]!;
+      r[i] = r[i]! - alpha * ap[i]!;
     }
     const rrNew = dot(r, r);
     const beta = rrNew / rr;

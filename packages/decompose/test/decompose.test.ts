@@ -58,7 +58,7 @@ describe(`decompose [${backendName()}]`, () => {
     let previous = await tv(image);
     let layer = tf.clone(image);
     for (const detail of d.details) {
-      const next = tf.sub(layer, detail);
+      const next: tf.Tensor4D = tf.sub(layer, detail);
       layer.dispose();
       layer = next;
       const current = await tv(layer);

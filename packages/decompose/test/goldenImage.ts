@@ -2,7 +2,7 @@
 // g[i][j] = 0.2 + 0.6·[j ≥ 12] + 0.05·sin(1.3·i + 0.7·j).
 export const GOLDEN_SIZE = 24;
 
-export function goldenImage(): Float64Array {
+export function goldenImage(): Float64Array<ArrayBuffer> {
   const g = new Float64Array(GOLDEN_SIZE * GOLDEN_SIZE);
   for (let i = 0; i < GOLDEN_SIZE; i++)
     for (let j = 0; j < GOLDEN_SIZE; j++) g[i * GOLDEN_SIZE + j] = 0.2 + 0.6 * (j >= 12 ? 1 : 0) + 0.05 * Math.sin(1.3 * i + 0.7 * j);

@@ -25,7 +25,7 @@ describe(`guided filter vs edgeaware_golden.json [${backendName()}]`, () => {
         const spot = parseSpotKey(spotKey);
         if (spot) expect(Math.abs(values[spot[1] * N + spot[2]]! - want), spotKey).toBeLessThan(1e-3);
       }
-      const meanAbs = values.reduce((s, v, i) => s + Math.abs(image[i]! - v), 0) / values.length;
+      const meanAbs = Array.from(values).reduce((s, v, i) => s + Math.abs(image[i]! - v), 0) / values.length;
       expect(Math.abs(meanAbs - (expected as Record<string, number>).mean_abs_detail!)).toBeLessThan(1e-3);
     });
   }
