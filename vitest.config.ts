@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Numeric tests are written once and run once per backend: each backend is a vitest project whose setup file starts
-// that backend. `NEXTDETAIL_TEST_BACKENDS` (e.g. "cpu,webgpu,wasm") picks them; by default cpu always runs and
+// that backend. `NEXTDETAIL_TEST_BACKENDS` (e.g. "cpu,webgpu,wasm") picks them; by default cpu and wasm run, and
 // webgpu runs where Dawn finds an adapter. A backend named explicitly must start, or its tests fail.
 const root = fileURLToPath(new URL('.', import.meta.url));
 
@@ -20,7 +20,7 @@ function webgpuAdapterPresent(): boolean {
 const requested = process.env.NEXTDETAIL_TEST_BACKENDS;
 const backends = requested
   ? requested.split(',').map((s) => s.trim()).filter(Boolean)
-  : ['cpu', ...(webgpuAdapterPresent() ? ['webgpu'] : [])];
+  : ['cpu', 'wasm', ...(webgpuAdapterPresent() ? ['webgpu'] : [])];
 
 const alias = [
   { find: /^@nextdetail\/core\/node$/, replacement: `${root}packages/core/src/node.ts` },

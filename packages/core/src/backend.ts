@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, InvalidArgumentError } from './errors.js';
+import { registerFallbackKernels } from './kernels/registerFallbacks.js';
 
 /**
  * The backends nextdetail knows how to start. `tensorflow` is libtensorflow through `@tensorflow/tfjs-node-gpu` or
@@ -102,8 +103,11 @@ async function startBackend(name: BackendName): Promise<BackendInfo> {
   return loader();
 }
 
-/** Makes `name` current after its module registered it; throws when tfjs cannot initialise it. */
-export async function activate(name: string): Promise<void> {
+/**
+ * Makes `name` current after its module registered it, and adds composite fallbacks for kernels it lacks (their
+ * names are returned); throws when tfjs cannot initialise it.
+ */
+export async function activate(name: string): Promise<string[]> {
   let ok = false;
   try {
     ok = await tf.setBackend(name);
@@ -112,6 +116,7 @@ export async function activate(name: string): Promise<void> {
   }
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
   await tf.ready();
+  return registerFallbackKernels(name);
 }
 
 /** Imports an optional peer dependency, turning "not installed" into a BackendUnavailableError. */
@@ -136,8 +141,8 @@ registerBackendLoader('cpu', async () => {
 
 registerBackendLoader('wasm', async () => {
   await importOptional('wasm', '@tensorflow/tfjs-backend-wasm', () => import('@tensorflow/tfjs-backend-wasm'));
-  await activate('wasm');
-  return { name: 'wasm', details: [] };
+  const fallbacks = await activate('wasm');
+  return { name: 'wasm', details: fallbacks.length ? [`composite fallbacks: ${fallbacks.join(', ')}`] : [] };
 });
 
 registerBackendLoader('webgpu', async () => {

@@ -17,3 +17,6 @@ export {
   type BackendLoader,
   type UseBackendOptions,
 } from './backend.js';
+export { registerFallbackKernels } from './kernels/registerFallbacks.js';
+export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
+export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';

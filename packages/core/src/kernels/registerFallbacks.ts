@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterComposite } from './conv2dBackpropFilter.js';
+import { unsortedSegmentSumComposite } from './unsortedSegmentSum.js';
+
+// Kernels some tfjs backends lack, each with a composite built from core ops. The engine accepts a Tensor returned
+// by a kernel as the kernel's output, and does not tape the ops a kernel runs internally.
+const FALLBACKS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+  {
+    kernelName: tf.Conv2DBackpropFilter,
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, dy } = inputs as unknown as tf.Conv2DBackpropFilterInputs & { x: tf.Tensor4D; dy: tf.Tensor4D };
+      const { strides, pad, dimRoundingMode, filterShape, dataFormat } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter fallback supports NHWC only');
+      return conv2dBackpropFilterComposite(x, dy, filterShape, strides, pad, dimRoundingMode);
+    },
+  },
+  {
+    kernelName: tf.UnsortedSegmentSum,
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, segmentIds } = inputs as unknown as { x: tf.Tensor; segmentIds: tf.Tensor };
+      const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+      return unsortedSegmentSumComposite(x, segmentIds, numSegments);
+    },
+  },
+];
+
+/**
+ * Registers the composite fallbacks for every kernel that `backendName` lacks. Returns the kernel names registered.
+ * `useBackend` calls it for each backend it starts; call it yourself if you start backends with `tf.setBackend`.
+ */
+export function registerFallbackKernels(backendName: string = tf.getBackend()): string[] {
+  const added: string[] = [];
+  for (const { kernelName, kernelFunc } of FALLBACKS) {
+    if (tf.getKernel(kernelName, backendName)) continue;
+    tf.registerKernel({ kernelName, backendName, kernelFunc });
+    added.push(kernelName);
+  }
+  return added;
+}
