@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build and type-check every package, then run every vitest project (the numeric tests once per backend,
+// `npm test`: install if needed, build and type-check every package, then run every vitest project (the numeric tests once per backend,
 // the packaging checks once). Where scripts/setup-vulkan.sh has installed a CPU Vulkan driver, its environment is
 // applied so the webgpu project runs too. Ends with a plain "vitest: N passed, N failed" line.
 import { spawnSync } from 'node:child_process';
@@ -7,8 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureInstalled } from './ensureInstalled.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+ensureInstalled(root);
 const env = { ...process.env };
 const vulkanEnv = join(root, '.vulkan', 'env.json');
 if (existsSync(vulkanEnv)) {
