@@ -61,6 +61,15 @@ describe('packaging', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
+  it('nextdetail-doctor lists every backend, each with a verdict and a reason', () => {
+    const r = run(process.execPath, [join(root, 'packages', 'core', 'dist', 'doctor.js')], root);
+    expect(r.status, r.output).toBe(0);
+    for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu']) expect(r.output).toMatch(new RegExp(`^[✔✘] ${name}\\s+\\S`, 'm'));
+    expect(r.output).toMatch(/^✔ cpu/m);
+    expect(r.output).toMatch(/^✘ tensorflow .*not installed/m);
+    expect(r.output).toMatch(/\d+ backend\(s\) available\./);
+  });
+
   it('there are public packages to check', () => {
     expect(packages.map((p) => p.manifest.name)).toContain('@nextdetail/decompose');
   });
