@@ -101,8 +101,9 @@ export async function ambrosioTortorelli(
   const grid = new PixelGrid(height, width, batch * channels);
   const g = toField(image);
   const ones = tf.onesLike(g);
-  // β/(4ε) + βε·(neighbour count): the part of the v-step diagonal that does not depend on u.
-  const vDiagonalBase = tf.tidy(() => tf.add(edgeWeight, tf.mul(beta * epsilon, grid.weightedLaplacianDiagonal(ones))));
+  // The v-step's Laplacian term βε(DxᵀDx + DyᵀDy) and the part of its diagonal that does not depend on u.
+  const vLinks = tf.tidy(() => grid.linkWeights(tf.mul(ones, beta * epsilon)));
+  const vDiagonalBase = tf.tidy(() => tf.add(edgeWeight, grid.weightedLaplacianDiagonal(vLinks)));
   const vRhs = tf.mul(ones, edgeWeight);
   let u = tf.clone(g);
   let v = tf.clone(ones);
@@ -112,18 +113,19 @@ export async function ambrosioTortorelli(
     for (let it = 0; it < iterations; it++) {
       const vWeight = tf.tidy(() => tf.add(tf.mul(alpha, grid.gradientMagnitudeSquared(u)), edgeWeight));
       const vInvDiag = tf.tidy(() => tf.reciprocal(tf.add(vDiagonalBase, tf.sub(vWeight, edgeWeight))));
-      const applyV = (x: tf.Tensor): tf.Tensor =>
-        tf.tidy(() => tf.add(tf.mul(vWeight, x), tf.mul(beta * epsilon, grid.weightedLaplacian(x, null))));
+      const applyV = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(tf.mul(vWeight, x), grid.weightedLaplacian(x, vLinks)));
       const vSolve = await conjugateGradient(grid, applyV, vRhs, v, vInvDiag, solver).finally(() =>
         tf.dispose([vWeight, vInvDiag]),
       );
       v.dispose();
       v = vSolve.x;
 
-      const w = tf.square(v);
-      const uInvDiag = tf.tidy(() => tf.reciprocal(tf.add(1, tf.mul(alpha, grid.weightedLaplacianDiagonal(w)))));
-      const applyU = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(x, tf.mul(alpha, grid.weightedLaplacian(x, w))));
-      const uSolve = await conjugateGradient(grid, applyU, g, u, uInvDiag, solver).finally(() => tf.dispose([w, uInvDiag]));
+      const uLinks = tf.tidy(() => grid.linkWeights(tf.mul(alpha, tf.square(v))));
+      const uInvDiag = tf.tidy(() => tf.reciprocal(tf.add(1, grid.weightedLaplacianDiagonal(uLinks))));
+      const applyU = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(x, grid.weightedLaplacian(x, uLinks)));
+      const uSolve = await conjugateGradient(grid, applyU, g, u, uInvDiag, solver).finally(() =>
+        tf.dispose([uLinks.x, uLinks.y, uInvDiag]),
+      );
       u.dispose();
       u = uSolve.x;
 
@@ -138,7 +140,7 @@ export async function ambrosioTortorelli(
       solverIterations,
     }));
   } finally {
-    tf.dispose([u, v, g, ones, vDiagonalBase, vRhs, ...energies]);
+    tf.dispose([u, v, g, ones, vLinks.x, vLinks.y, vDiagonalBase, vRhs, ...energies]);
     grid.dispose();
   }
 }
