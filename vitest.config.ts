@@ -45,7 +45,7 @@ export default defineConfig({
       {
         test: {
           name: 'packaging',
-          include: ['test/packaging/**/*.test.ts'],
+          include: ['test/packaging/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           pool: 'forks' as const,
           testTimeout: 300_000,
           hookTimeout: 300_000,

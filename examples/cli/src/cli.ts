@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// The full tfjs package first, as an application would: it sets up the platform and the backends it bundles before
+// @nextdetail/core picks one.
+import '@tensorflow/tfjs';
+import { NextDetailError } from '@nextdetail/core';
+import { Command } from 'commander';
+import { decomposeCommand } from './decomposeCommand.js';
+
+const program = new Command('nextdetail')
+  .description('nextdetail examples: coarse-to-fine image decomposition on TensorFlow.js')
+  .addCommand(decomposeCommand());
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  // A NextDetailError is a usage problem (bad argument, missing backend): one line, no stack. Anything else is a
+  // bug and keeps its stack trace.
+  if (!(err instanceof NextDetailError)) throw err;
+  console.error(`error: ${err.message}`);
+  process.exitCode = 1;
+}
