@@ -6,7 +6,7 @@ export {
   ValueRangeError,
   BackendUnavailableError,
 } from './errors.js';
-export { checkTensor, checkValues, checkNumber, describeShape, describeValue } from './validate.js';
+export { checkTensor, checkValues, checkNumber, describeShape, describeValue, withDefaults } from './validate.js';
 export {
   BACKEND_NAMES,
   useBackend,

@@ -90,3 +90,15 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return String(value);
 }
+
+/**
+ * `{ ...defaults, ...options }` where an option given as `undefined` keeps its default, as callers expect when they
+ * forward optional settings.
+ */
+export function withDefaults<T extends object>(defaults: Readonly<T>, options: Partial<T> | undefined): T {
+  const merged = { ...defaults };
+  for (const [key, value] of Object.entries(options ?? {})) {
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}

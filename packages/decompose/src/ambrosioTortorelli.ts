@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber } from '@nextdetail/core';
+import { checkNumber, withDefaults } from '@nextdetail/core';
 import { conjugateGradient, type ConjugateGradientOptions } from './conjugateGradient.js';
 import { fromField, PixelGrid, toField } from './finiteDifferences.js';
 
@@ -47,10 +47,10 @@ export function resolveAmbrosioTortorelliOptions(
   options: Partial<Omit<AmbrosioTortorelliOptions, 'solver'>> & { solver?: Partial<ConjugateGradientOptions> } = {},
   argument = 'options',
 ): AmbrosioTortorelliOptions {
+  const { solver, ...rest } = options;
   const o: AmbrosioTortorelliOptions = {
-    ...CART_AMBROSIO_TORTORELLI,
-    ...options,
-    solver: { ...CART_AMBROSIO_TORTORELLI.solver, ...options.solver },
+    ...withDefaults(CART_AMBROSIO_TORTORELLI, rest),
+    solver: withDefaults(CART_AMBROSIO_TORTORELLI.solver, solver),
   };
   checkNumber(o.alpha, `${argument}.alpha`, { min: 0 });
   checkNumber(o.beta, `${argument}.beta`, { min: 0, exclusiveMin: true });

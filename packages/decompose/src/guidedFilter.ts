@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber } from '@nextdetail/core';
+import { checkNumber, withDefaults } from '@nextdetail/core';
 
 /**
  * The self-guided guided filter (He, Sun & Tang, "Guided Image Filtering", ECCV 2010, Alg. 1): a fast, non-iterative
@@ -16,7 +16,7 @@ export interface GuidedFilterOptions {
 export const DEFAULT_GUIDED_FILTER: Readonly<GuidedFilterOptions> = Object.freeze({ radius: 2, epsilon: 0.01 });
 
 export function resolveGuidedFilterOptions(options: Partial<GuidedFilterOptions> = {}, argument = 'options'): GuidedFilterOptions {
-  const o = { ...DEFAULT_GUIDED_FILTER, ...options };
+  const o = withDefaults(DEFAULT_GUIDED_FILTER, options);
   checkNumber(o.radius, `${argument}.radius`, { min: 1, integer: true });
   checkNumber(o.epsilon, `${argument}.epsilon`, { min: 0, exclusiveMin: true });
   return o;

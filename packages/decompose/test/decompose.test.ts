@@ -121,6 +121,23 @@ describe(`decompose [${backendName()}]`, () => {
     disposeDecomposition(d);
   });
 
+  it('treats options given as undefined as their defaults', async () => {
+    const image = picture(1, 6, 6);
+    const explicit = await decompose(image, {
+      order: undefined,
+      method: undefined,
+      range: undefined,
+      ambrosioTortorelli: { alpha: undefined, iterations: 2, solver: { tolerance: undefined } },
+    });
+    const implicit = await decompose(image, { ambrosioTortorelli: { iterations: 2 } });
+    expect(explicit.details).toHaveLength(3);
+    const diff = tf.sub(explicit.base, implicit.base);
+    expect(await maxAbs(diff)).toBe(0);
+    tf.dispose([image, diff]);
+    disposeDecomposition(explicit);
+    disposeDecomposition(implicit);
+  });
+
   it('reports progress once per level', async () => {
     const image = picture(1, 6, 6);
     const seen: string[] = [];

@@ -17,13 +17,13 @@ function laplacianByDefinition(u: Float32Array, w: Float32Array): Float64Array {
       for (let j = 0; j < W; j++) {
         if (j < W - 1) {
           const flux = w[at(i, j, s)]! * (u[at(i, j + 1, s)]! - u[at(i, j, s)]!);
-          out[at(i, j, s)] -= flux;
-          out[at(i, j + 1, s)] += flux;
+          out[at(i, j, s)] = out[at(i, j, s)]! - flux;
+          out[at(i, j + 1, s)] = out[at(i, j + 1, s)]! + flux;
         }
         if (i < H - 1) {
           const flux = w[at(i, j, s)]! * (u[at(i + 1, j, s)]! - u[at(i, j, s)]!);
-          out[at(i, j, s)] -= flux;
-          out[at(i + 1, j, s)] += flux;
+          out[at(i, j, s)] = out[at(i, j, s)]! - flux;
+          out[at(i + 1, j, s)] = out[at(i + 1, j, s)]! + flux;
         }
       }
   return out;
