@@ -63,7 +63,7 @@ export function resolveAmbrosioTortorelliOptions(
 }
 
 /** E(u, v) per system (reference-digest §8.2): [systems]. */
-export function ambrosioTortorelliEnergy(
+function ambrosioTortorelliEnergy(
   grid: PixelGrid,
   g: tf.Tensor,
   u: tf.Tensor,
@@ -101,9 +101,9 @@ export async function ambrosioTortorelli(
   const grid = new PixelGrid(height, width, batch * channels);
   const g = toField(image);
   const ones = tf.onesLike(g);
-  // The v-step's Laplacian term βε(DxᵀDx + DyᵀDy) and the part of its diagonal that does not depend on u.
+  // The v-step's Laplacian term βε(DxᵀDx + DyᵀDy) and its diagonal, which do not depend on u.
   const vLinks = tf.tidy(() => grid.linkWeights(tf.mul(ones, beta * epsilon)));
-  const vDiagonalBase = tf.tidy(() => tf.add(edgeWeight, grid.weightedLaplacianDiagonal(vLinks)));
+  const vLaplacianDiagonal = grid.weightedLaplacianDiagonal(vLinks);
   const vRhs = tf.mul(ones, edgeWeight);
   let u = tf.clone(g);
   let v = tf.clone(ones);
@@ -112,7 +112,7 @@ export async function ambrosioTortorelli(
   try {
     for (let it = 0; it < iterations; it++) {
       const vWeight = tf.tidy(() => tf.add(tf.mul(alpha, grid.gradientMagnitudeSquared(u)), edgeWeight));
-      const vInvDiag = tf.tidy(() => tf.reciprocal(tf.add(vDiagonalBase, tf.sub(vWeight, edgeWeight))));
+      const vInvDiag = tf.tidy(() => tf.reciprocal(tf.add(vWeight, vLaplacianDiagonal)));
       const applyV = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.add(tf.mul(vWeight, x), grid.weightedLaplacian(x, vLinks)));
       const vSolve = await conjugateGradient(grid, applyV, vRhs, v, vInvDiag, solver).finally(() =>
         tf.dispose([vWeight, vInvDiag]),
@@ -140,7 +140,7 @@ export async function ambrosioTortorelli(
       solverIterations,
     }));
   } finally {
-    tf.dispose([u, v, g, ones, vLinks.x, vLinks.y, vDiagonalBase, vRhs, ...energies]);
+    tf.dispose([u, v, g, ones, vLinks.x, vLinks.y, vLaplacianDiagonal, vRhs, ...energies]);
     grid.dispose();
   }
 }
