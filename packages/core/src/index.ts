@@ -20,3 +20,4 @@ export {
 export { registerFallbackKernels } from './kernels/registerFallbacks.js';
 export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
 export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';
+export { RandomGenerator, type GeneratorState } from './random/generator.js';
