@@ -55,15 +55,6 @@ const FLAG_NAMES: Readonly<Record<string, string>> = {
 const AT = CART_AMBROSIO_TORTORELLI;
 const GF = DEFAULT_GUIDED_FILTER;
 
-/**
- * The method's parameters that were given on the command line. Absent ones are left out, not set to undefined: the
- * library spreads these over its defaults, where an explicit undefined would replace the default.
- */
-function givenFlags(flags: DecomposeFlags, method: SmoothingMethod): Record<string, number> {
-  const given = METHOD_FLAGS[method].filter((name) => flags[name] !== undefined);
-  return Object.fromEntries(given.map((name) => [name, flags[name] as number]));
-}
-
 export function decomposeCommand(): Command {
   return new Command('decompose')
     .description('split an image into a smooth base and detail layers, I = B_n + D_n + … + D_1 (CART §3.1)')
@@ -125,8 +116,8 @@ async function runDecompose(inputPath: string | undefined, flags: DecomposeFlags
   const decomposition = await decompose(inputTensor, {
     order: flags.order,
     method: flags.method,
-    ambrosioTortorelli: givenFlags(flags, 'ambrosio-tortorelli'),
-    guidedFilter: givenFlags(flags, 'guided-filter'),
+    ambrosioTortorelli: { alpha: flags.alpha, beta: flags.beta, epsilon: flags.epsilon, iterations: flags.iterations },
+    guidedFilter: { radius: flags.radius, epsilon: flags.epsilon },
     progress: ({ level }) => bar.update(level),
   }).finally(() => bar.stop());
   const decomposeSeconds = (performance.now() - decomposeStarted) / 1000;
