@@ -21,3 +21,12 @@ export { registerFallbackKernels } from './kernels/registerFallbacks.js';
 export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
 export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';
 export { RandomGenerator, type GeneratorState } from './random/generator.js';
+export { fromTorchLayout, nhwcToNchw, tfjsShape, type LayoutTransform } from './checkpoint/layout.js';
+export {
+  loadStateDict,
+  IGNORABLE_BUFFERS,
+  type TensorSource,
+  type ParameterSpec,
+  type StateDictReport,
+  type LoadedStateDict,
+} from './checkpoint/stateDict.js';
