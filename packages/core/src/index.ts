@@ -30,3 +30,22 @@ export {
   type StateDictReport,
   type LoadedStateDict,
 } from './checkpoint/stateDict.js';
+export {
+  bytesFromBuffer,
+  bytesFromBlob,
+  toByteSource,
+  TruncatedDataError,
+  type ByteSource,
+  type ByteInput,
+} from './io/byteSource.js';
+export { CheckpointFormatError } from './io/checkpointErrors.js';
+export { bytesFromUrl, HttpReadError, type UrlSourceOptions } from './io/urlSource.js';
+export {
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsTensorInfo,
+  type SafetensorsDType,
+  type RawTensor,
+  type WritableRawTensor,
+} from './io/safetensors.js';

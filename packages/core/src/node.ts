@@ -17,6 +17,7 @@ import {
 import { BackendUnavailableError } from './errors.js';
 
 export * from './index.js';
+export { bytesFromFile, readSafetensorsFile } from './io/fileSource.js';
 
 interface NodeTensorflowBackend {
   isGPUPackage?: boolean;
