@@ -18,6 +18,7 @@ import { BackendUnavailableError } from './errors.js';
 
 export * from './index.js';
 export { bytesFromFile, readSafetensorsFile } from './io/fileSource.js';
+export { readPytorchFile } from './io/pytorchFile.js';
 
 interface NodeTensorflowBackend {
   isGPUPackage?: boolean;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DTypeError, InvalidArgumentError, ShapeError, ValueRangeError } from '../errors.js';
+import { DTypeError, InvalidArgumentError, ShapeError } from '../errors.js';
+import { bfloat16ToFloat32, float16ToFloat32, int64ToInt32 } from './dtypeConversion.js';
 import { describeShape, describeValue } from '../validate.js';
 import { type ByteInput, type ByteSource, toByteSource } from './byteSource.js';
 import { CheckpointFormatError } from './checkpointErrors.js';
@@ -309,7 +310,7 @@ function toTensor(entry: Entry, bytes: Uint8Array, file: string): tf.Tensor {
     case 'BF16':
       return tf.tensor(floats(dtype, bytes), shape, 'float32');
     case 'I64':
-      return tf.tensor(int64ToInt32(entry, bytes, file), shape, 'int32');
+      return tf.tensor(int64ToInt32(new BigInt64Array(copy(bytes)), `tensor ${JSON.stringify(entry.name)} in ${file}`, 'I64'), shape, 'int32');
     case 'I32':
       return tf.tensor(new Int32Array(copy(bytes)), shape, 'int32');
     case 'U8':
@@ -337,46 +338,9 @@ function bools(bytes: Uint8Array): Uint8Array {
 function floats(dtype: 'F32' | 'F16' | 'BF16', bytes: Uint8Array): Float32Array {
   if (dtype === 'F32') return new Float32Array(copy(bytes));
   const halves = new Uint16Array(copy(bytes));
-  if (dtype === 'BF16') {
-    // bfloat16 is the top half of a float32.
-    const words = new Uint32Array(halves.length);
-    for (let i = 0; i < halves.length; i++) words[i] = halves[i]! << 16;
-    return new Float32Array(words.buffer);
-  }
-  const out = new Float32Array(halves.length);
-  for (let i = 0; i < halves.length; i++) out[i] = halfToFloat(halves[i]!);
-  return out;
+  return dtype === 'BF16' ? bfloat16ToFloat32(halves) : float16ToFloat32(halves);
 }
 
-/** IEEE binary16 → number; every half value is exact in float32, NaN payloads aside. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
-  return sign * (1024 + fraction) * 2 ** (exponent - 25);
-}
-
-/** int64 → int32 by halves: a value fits when its high word is the sign extension of its low word. */
-function int64ToInt32(entry: Entry, bytes: Uint8Array, file: string): Int32Array {
-  const words = new Int32Array(copy(bytes));
-  const out = new Int32Array(words.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    const lo = words[2 * i]!;
-    const hi = words[2 * i + 1]!;
-    if (hi !== lo >> 31) {
-      const value = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
-      throw new ValueRangeError(
-        `tensor ${JSON.stringify(entry.name)} in ${file}`,
-        'I64 values within int32 range [-2147483648, 2147483647] (rawTensor reads them exactly)',
-        `${value} at flat index ${i}`,
-      );
-    }
-    out[i] = lo;
-  }
-  return out;
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
