@@ -49,3 +49,15 @@ export {
   type RawTensor,
   type WritableRawTensor,
 } from './io/safetensors.js';
+export { resize } from './resample/resize.js';
+export { RESAMPLE_MODES, resampleWeights, type ResampleMode, type ResampleOptions } from './resample/resampleWeights.js';
+export {
+  readPytorch,
+  type PytorchCheckpoint,
+  type PytorchStateDict,
+  type ReadPytorchOptions,
+  type TorchRawTensor,
+  type TorchTensorInfo,
+} from './io/pytorch.js';
+export { UnsafePickleError } from './io/pickleErrors.js';
+export { TorchTensorRef, type PickleValue, type TorchDType } from './io/pickle.js';
