@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { shiftFlat } from './kernels/weightedLaplacian/composite.js';
+import { weightedLaplacian } from './kernels/weightedLaplacian/register.js';
 
 /**
  * Forward differences with a Neumann boundary (reference-digest §8.2) on a batch of S single-channel H×W images
@@ -51,17 +53,6 @@ export class PixelGrid {
     return tf.tidy(() => this.sum(tf.mul(a, b)));
   }
 
-  /** Flat shift by k elements: x[n + k] at n (zeros past the end) for k > 0, x[n − |k|] for k < 0. */
-  private static shift(x: tf.Tensor, k: number): tf.Tensor {
-    return tf.tidy(() => {
-      const flat = tf.reshape(x, [-1]);
-      const n = flat.size;
-      const m = Math.abs(k);
-      const parts = k > 0 ? [tf.slice(flat, [m], [n - m]), tf.zeros([m])] : [tf.zeros([m]), tf.slice(flat, [0], [n - m])];
-      return tf.reshape(tf.concat(parts), x.shape) as tf.Tensor;
-    });
-  }
-
   /** One pixel to the right (x) or down (y), in flat elements. */
   private stride(axis: 'x' | 'y'): number {
     return axis === 'x' ? this.systems : this.width * this.systems;
@@ -73,7 +64,7 @@ export class PixelGrid {
 
   /** D u along one axis. */
   diff(u: tf.Tensor, axis: 'x' | 'y'): tf.Tensor {
-    return tf.tidy(() => tf.mul(tf.sub(PixelGrid.shift(u, this.stride(axis)), u), this.mask(axis)));
+    return tf.tidy(() => tf.mul(tf.sub(shiftFlat(u, this.stride(axis)), u), this.mask(axis)));
   }
 
   /**
@@ -87,23 +78,13 @@ export class PixelGrid {
   /** diag(Dxᵀ W Dx + Dyᵀ W Dy): each pixel collects the weights of its links to the right, left, below and above. */
   weightedLaplacianDiagonal(links: { x: tf.Tensor; y: tf.Tensor }): tf.Tensor {
     return tf.tidy(() =>
-      tf.addN([links.x, PixelGrid.shift(links.x, -this.stride('x')), links.y, PixelGrid.shift(links.y, -this.stride('y'))]),
+      tf.addN([links.x, shiftFlat(links.x, -this.stride('x')), links.y, shiftFlat(links.y, -this.stride('y'))]),
     );
   }
 
-  /**
-   * (Dxᵀ W Dx + Dyᵀ W Dy) u with the link weights of `linkWeights(w)`. Per axis, e = w·(u − u_next) is minus the
-   * weighted difference, and Dᵀ(−e) = e − e_previous: six whole-field ops per axis, where composing Dᵀ, W and D
-   * as separate steps takes eleven.
-   */
+  /** (Dxᵀ W Dx + Dyᵀ W Dy) u with the link weights of `linkWeights(w)`: the custom op of kernels/weightedLaplacian. */
   weightedLaplacian(u: tf.Tensor, links: { x: tf.Tensor; y: tf.Tensor }): tf.Tensor {
-    return tf.tidy(() => {
-      const flow = (axis: 'x' | 'y') => {
-        const e = tf.mul(links[axis], tf.sub(u, PixelGrid.shift(u, this.stride(axis))));
-        return tf.sub(e, PixelGrid.shift(e, -this.stride(axis)));
-      };
-      return tf.add(flow('x'), flow('y'));
-    });
+    return weightedLaplacian(u, links.x, links.y, this.stride('x'), this.stride('y'));
   }
 
   /** |Du|² = (Dx u)² + (Dy u)². */
