@@ -1,0 +1,16 @@
+export {
+  MultiScaleResidualQuantizer,
+  type MultiScaleResidualQuantizerConfig,
+  type MultiScaleEncoding,
+  type AutoregressiveStep,
+} from './quantizer/multiScaleResidual.js';
+export type { PatchNums, PatchSizes } from './quantizer/patchNums.js';
+export { nearestCode } from './quantizer/nearestCode.js';
+export { phiIndexMap } from './quantizer/phi.js';
+export { VarVqvae, type VarVqvaeLoadReport } from './vqvae/varVqvae.js';
+export {
+  resolveVarVqvaeConfig,
+  varVqvaeConfigFromReference,
+  type VarVqvaeConfig,
+  type ResolvedVarVqvaeConfig,
+} from './vqvae/varVqvaeConfig.js';
