@@ -145,17 +145,35 @@ registerBackendLoader('wasm', async () => {
   return { name: 'wasm', details: fallbacks.length ? [`composite fallbacks: ${fallbacks.join(', ')}`] : [] };
 });
 
-registerBackendLoader('webgpu', async () => {
-  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
-  if (!gpu) {
-    throw new BackendUnavailableError(
-      'webgpu',
-      'navigator.gpu is missing (in a browser: WebGPU is not enabled; in Node: import "@nextdetail/core/node", which installs Dawn from the "webgpu" package)',
-    );
-  }
+interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+}
+
+/**
+ * Starts tfjs's WebGPU backend on `navigator.gpu`, first asking for an adapter ourselves so that "no GPU" gets a
+ * clear reason instead of tfjs's generic failure. `hints` say what to do about each failure where this runs.
+ */
+export async function startWebGPU(
+  hints: { noGpu: string; noAdapter: string },
+  extraDetails: string[] = [],
+): Promise<BackendInfo> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<{ info?: AdapterInfo } | null> } } })
+    .navigator?.gpu;
+  if (!gpu) throw new BackendUnavailableError('webgpu', hints.noGpu);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new BackendUnavailableError('webgpu', hints.noAdapter);
   await importOptional('webgpu', '@tensorflow/tfjs-backend-webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
   await activate('webgpu');
-  const adapterInfo = (tf.backend() as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  const details = adapterInfo ? [`adapter: ${[adapterInfo.vendor, adapterInfo.architecture].filter(Boolean).join(' ') || 'unknown'}`] : [];
-  return { name: 'webgpu', details };
-});
+  const { vendor, architecture, description } = adapter.info ?? {};
+  const name = [vendor, architecture, description].filter(Boolean).join(' ');
+  return { name: 'webgpu', details: [`adapter: ${name || 'unknown'}`, ...extraDetails] };
+}
+
+registerBackendLoader('webgpu', () =>
+  startWebGPU({
+    noGpu: 'navigator.gpu is missing (in a browser: WebGPU is not enabled; in Node: import "@nextdetail/core/node", which installs Dawn from the "webgpu" package)',
+    noAdapter: 'the browser found no WebGPU adapter',
+  }),
+);

@@ -11,6 +11,7 @@ import {
   importOptional,
   parseBackendList,
   registerBackendLoader,
+  startWebGPU,
   useBackend,
   type UseBackendOptions,
 } from './backend.js';
@@ -49,19 +50,14 @@ function dawnFlagsFromEnv(): string[] {
 
 registerBackendLoader('webgpu', async () => {
   await installNodeWebGPU();
-  const gpu = (globalThis as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } }).navigator.gpu;
-  const adapter = (await gpu.requestAdapter()) as { info?: { vendor?: string; architecture?: string; description?: string } } | null;
-  if (!adapter) {
-    throw new BackendUnavailableError(
-      'webgpu',
-      'Dawn found no GPU adapter (no GPU driver; on a machine without a GPU install a CPU Vulkan driver such as lavapipe: see scripts/setup-vulkan.sh, and set VK_ICD_FILENAMES)',
-    );
-  }
-  await importOptional('webgpu', '@tensorflow/tfjs-backend-webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
-  await activate('webgpu');
-  const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  return { name: 'webgpu', details: [`adapter: ${name || 'unknown'}`, 'Dawn (npm "webgpu")'] };
+  return startWebGPU(
+    {
+      noGpu: 'navigator.gpu could not be installed',
+      noAdapter:
+        'Dawn found no GPU adapter (no GPU driver; on a machine without a GPU install a CPU Vulkan driver such as lavapipe: see scripts/setup-vulkan.sh, and set VK_ICD_FILENAMES)',
+    },
+    ['Dawn (npm "webgpu")'],
+  );
 });
 
 /**
