@@ -14,3 +14,4 @@ export {
   type VarVqvaeConfig,
   type ResolvedVarVqvaeConfig,
 } from './vqvae/varVqvaeConfig.js';
+export { GroundTruthMultiScaleQuantizer } from './quantizer/groundTruthMultiScale.js';
