@@ -81,6 +81,20 @@ describe(`composite fallback kernels [${backendName()}]`, () => {
     tf.dispose([x, ids, xi, segmented]);
   });
 
+  it('addN sums any number of tensors (webgpu drops inputs past its binding limit without the grouped kernel)', async () => {
+    for (const n of [1, 2, 6, 7, 8, 9, 13, 40]) {
+      const xs = Array.from({ length: n }, (_, i) => tf.fill([2, 3, 5, 40], i + 1));
+      const total = await expectNoLeaks(async () => {
+        const s = tf.addN(xs);
+        const d = await s.data();
+        s.dispose();
+        return d;
+      });
+      expect(total.every((v) => v === (n * (n + 1)) / 2), `n = ${n}`).toBe(true);
+      tf.dispose(xs);
+    }
+  });
+
   it('gather is differentiable on this backend (its gradient is UnsortedSegmentSum)', async () => {
     const table = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([0, 2, 2], 'int32'))))(table);

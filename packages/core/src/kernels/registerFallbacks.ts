@@ -24,9 +24,29 @@ const FALLBACKS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   },
 ];
 
+// tfjs-backend-webgpu 4.22 binds every AddN input as a storage buffer and silently ignores the inputs past the
+// device's binding limit (seen: 7 inputs on lavapipe, whose limit is 8 with the output). Summing in groups keeps each
+// call within any device's limit.
+const ADDN_GROUP = 6;
+const WRAPPED = Symbol.for('@nextdetail/core/addn-in-groups');
+
+function addNInGroups(original: tf.KernelFunc): tf.KernelFunc {
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const xs = args.inputs as unknown as tf.Tensor[];
+    if (xs.length <= ADDN_GROUP) return original(args);
+    return tf.tidy(() => {
+      const partials: tf.Tensor[] = [];
+      for (let i = 0; i < xs.length; i += ADDN_GROUP) partials.push(tf.addN(xs.slice(i, i + ADDN_GROUP)));
+      return tf.addN(partials);
+    });
+  };
+  return Object.assign(kernelFunc, { [WRAPPED]: true });
+}
+
 /**
- * Registers the composite fallbacks for every kernel that `backendName` lacks. Returns the kernel names registered.
- * `useBackend` calls it for each backend it starts; call it yourself if you start backends with `tf.setBackend`.
+ * Registers the composite fallbacks for every kernel that `backendName` lacks, and the grouped AddN on webgpu.
+ * Returns the kernel names registered. `useBackend` calls it for each backend it starts; call it yourself if you
+ * start backends with `tf.setBackend`.
  */
 export function registerFallbackKernels(backendName: string = tf.getBackend()): string[] {
   const added: string[] = [];
@@ -34,6 +54,12 @@ export function registerFallbackKernels(backendName: string = tf.getBackend()): 
     if (tf.getKernel(kernelName, backendName)) continue;
     tf.registerKernel({ kernelName, backendName, kernelFunc });
     added.push(kernelName);
+  }
+  const addN = tf.getKernel(tf.AddN, backendName);
+  if (backendName === 'webgpu' && addN && !(WRAPPED in addN.kernelFunc)) {
+    tf.unregisterKernel(tf.AddN, backendName);
+    tf.registerKernel({ ...addN, kernelFunc: addNInGroups(addN.kernelFunc) });
+    added.push(`${tf.AddN} (in groups of ${ADDN_GROUP})`);
   }
   return added;
 }
