@@ -15,3 +15,12 @@ export {
   type ResolvedVarVqvaeConfig,
 } from './vqvae/varVqvaeConfig.js';
 export { GroundTruthMultiScaleQuantizer } from './quantizer/groundTruthMultiScale.js';
+export {
+  BaseDetailQuantizer,
+  type BaseDetailQuantizerConfig,
+  type BaseDetailLatents,
+  type BaseDetailImageOptions,
+  type BaseDetailStep,
+  type BaseDetailPlan,
+  type BaseDetailEncoding,
+} from './quantizer/baseDetail.js';

@@ -223,16 +223,9 @@ export class MultiScaleResidualQuantizer {
     h_BhwC: tf.Tensor4D,
     patchNums: PatchNums = this.patchNums,
   ): AutoregressiveStep {
-    const sizes = this.schedule(patchNums, 'patchNums');
-    checkNumber(si, 'si', { integer: true, min: 0, max: sizes.length - 1 });
-    const [ph, pw] = sizes[si]!;
+    const sizes = this.checkScaleMap(si, h_BhwC, patchNums);
     const [lh, lw] = sizes[sizes.length - 1]!;
-    checkTensor(h_BhwC, 'h_BhwC', { rank: 4, dtype: 'float32' });
     const b = h_BhwC.shape[0];
-    if (!sameShape(h_BhwC.shape, [b, ph, pw, this.cvae]) || b < 1) {
-      const expected = `[B, ${ph}, ${pw}, ${this.cvae}] (scale ${si} of ${describePatchSizes(sizes)})`;
-      throw new ShapeError('h_BhwC', expected, describeShape(h_BhwC.shape));
-    }
     checkTensor(fhat_BHWC, 'fhat_BHWC', { rank: 4, dtype: 'float32' });
     if (!sameShape(fhat_BHWC.shape, [b, lh, lw, this.cvae])) {
       const expected = `[${b}, ${lh}, ${lw}, ${this.cvae}] (the latent of ${describePatchSizes(sizes)})`;
@@ -245,9 +238,32 @@ export class MultiScaleResidualQuantizer {
     });
   }
 
+  /**
+   * Scale si's term of f̂, Phi_si(up(h)): `h_BhwC` at scale si's size, bicubic up-sampled to the latent (every scale
+   * but the last), then the Phi that scale si of the schedule uses. A schedule whose sizes are all the latent's applies
+   * scale si's Phi to a full-resolution map without resampling, which is how CART's detail steps pick theirs.
+   */
+  scaleTerm(si: number, h_BhwC: tf.Tensor4D, patchNums: PatchNums = this.patchNums): tf.Tensor4D {
+    const sizes = this.checkScaleMap(si, h_BhwC, patchNums);
+    return tf.tidy(() => this.refine(h_BhwC, si, sizes));
+  }
+
   dispose(): void {
     this.embedding_VC.dispose();
     for (const phi of this.phis) phi.dispose();
+  }
+
+  /** Validates scale si's embedding map `h_BhwC` against the schedule, which it returns as pairs. */
+  private checkScaleMap(si: number, h_BhwC: tf.Tensor4D, patchNums: PatchNums): PatchSizes {
+    const sizes = this.schedule(patchNums, 'patchNums');
+    checkNumber(si, 'si', { integer: true, min: 0, max: sizes.length - 1 });
+    const [ph, pw] = sizes[si]!;
+    checkTensor(h_BhwC, 'h_BhwC', { rank: 4, dtype: 'float32' });
+    if (!sameShape(h_BhwC.shape, [h_BhwC.shape[0], ph, pw, this.cvae]) || h_BhwC.shape[0] < 1) {
+      const expected = `[B, ${ph}, ${pw}, ${this.cvae}] (scale ${si} of ${describePatchSizes(sizes)})`;
+      throw new ShapeError('h_BhwC', expected, describeShape(h_BhwC.shape));
+    }
+    return sizes;
   }
 
   /** Scale si's contribution to f̂: up-sampled to the latent (every scale but the last), then its Phi. */
