@@ -24,3 +24,6 @@ export {
   type BaseDetailPlan,
   type BaseDetailEncoding,
 } from './quantizer/baseDetail.js';
+export { GranularityQuantizer, type GranularityEncoding } from './quantizer/granularityQuantizer.js';
+export { granularityClustering } from './quantizer/granularityClustering.js';
+export { structureBits, structureLabels } from './quantizer/structureBits.js';
