@@ -86,12 +86,10 @@ export class GranularityQuantizer {
       spec[`${m}.bias`] = { shape: [c] };
     }
     const { tensors } = await loadStateDict(source, spec, { prefix });
-    const phis = modules.map((m) => {
-      const weight_33CC = tensors.get(`${m}.weight`) as tf.Tensor4D;
-      const folded_33CC = withIdentityTap(weight_33CC);
-      weight_33CC.dispose();
-      return new Phi({ weight_33CC: folded_33CC, bias_C: tensors.get(`${m}.bias`) as tf.Tensor1D }, 0.5);
-    });
+    // NVG's Phi_s(h) = h + 0.5·conv_s(h) (digest §3.2).
+    const phis = modules.map(
+      (m) => new Phi({ weight_33CC: tensors.get(`${m}.weight`) as tf.Tensor4D, bias_C: tensors.get(`${m}.bias`) as tf.Tensor1D }, 0.5, 1),
+    );
     return new GranularityQuantizer(tensors.get(CODEBOOK) as tf.Tensor2D, phis);
   }
 
@@ -235,15 +233,4 @@ export class GranularityQuantizer {
     }
     return [h, w];
   }
-}
-
-/**
- * The weight of conv3×3(h) + h. NVG's Phi is h + 0.5·conv(h) = 0.5·h + 0.5·(conv(h) + h), which is the shared Phi
- * module at ratio 0.5 with the identity added to the centre tap; it differs from the reference only by rounding.
- */
-function withIdentityTap(weight_33CC: tf.Tensor4D): tf.Tensor4D {
-  const c = weight_33CC.shape[2];
-  return tf.tidy(() =>
-    tf.add(weight_33CC, tf.pad(tf.reshape(tf.eye(c), [1, 1, c, c]), [[1, 1], [1, 1], [0, 0], [0, 0]])),
-  );
 }

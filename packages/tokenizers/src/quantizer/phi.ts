@@ -2,14 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@nextdetail/core';
 
 /**
- * Phi(h) = (1 − r)·h + r·conv3×3(h) with r = |quant_resi|: the refinement every scale's (up-sampled) embedding goes
- * through before it joins f̂. `conv` is null where the reference builds nn.Identity instead (|quant_resi| ≤ 1e-6).
+ * Phi(h) = a·h + r·conv3×3(h): the refinement every scale's (up-sampled) embedding goes through before it joins f̂.
+ * VAR uses r = |quant_resi| and a = 1 − r; NVG uses r = 0.5 and a = 1 (h + 0.5·conv(h)). `conv` is null where the
+ * reference builds nn.Identity instead (|quant_resi| ≤ 1e-6).
  */
 // FoundationVision/VAR@78b9539:models/quant.py Phi
 export class Phi {
   constructor(
     private readonly conv: { weight_33CC: tf.Tensor4D; bias_C: tf.Tensor1D } | null,
     readonly ratio: number,
+    readonly identityWeight: number = 1 - ratio,
   ) {}
 
   apply(h_BHWC: tf.Tensor4D): tf.Tensor4D {
@@ -17,7 +19,7 @@ export class Phi {
     if (conv === null) return tf.clone(h_BHWC);
     return tf.tidy(() => {
       const conv_BHWC = tf.add(tf.conv2d(h_BHWC, conv.weight_33CC, 1, 'same'), conv.bias_C);
-      return tf.add(tf.mul(h_BHWC, 1 - this.ratio), tf.mul(conv_BHWC, this.ratio));
+      return tf.add(tf.mul(h_BHWC, this.identityWeight), tf.mul(conv_BHWC, this.ratio));
     });
   }
 
