@@ -27,3 +27,12 @@ export {
 export { GranularityQuantizer, type GranularityEncoding } from './quantizer/granularityQuantizer.js';
 export { granularityClustering } from './quantizer/granularityClustering.js';
 export { structureBits, structureLabels } from './quantizer/structureBits.js';
+export { FlexVae } from './vqvae/flexVae.js';
+export { type FlexVaeConfig, type ResolvedFlexVaeConfig, resolveFlexVaeConfig } from './vqvae/flexVaeConfig.js';
+export { NvgAutoencoder } from './vqvae/nvgAutoencoder.js';
+export {
+  type NvgAutoencoderConfig,
+  type ResolvedNvgAutoencoderConfig,
+  resolveNvgAutoencoderConfig,
+} from './vqvae/nvgAutoencoderConfig.js';
+export type { AutoencoderLoadReport } from './vqvae/loadReport.js';

@@ -1,29 +1,35 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { BlockStyle } from './blockStyle.js';
 import { Conv2d } from './conv2d.js';
 import { GroupNorm } from './groupNorm.js';
 import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { silu } from './silu.js';
 
-// FoundationVision/VAR@78b9539:models/basic_vae.py ResnetBlock (dropout is 0 in VAR's VAE, so it is left out)
+// FoundationVision/VAR@78b9539:models/basic_vae.py ResnetBlock, the same block as
+// jiaosiyu1999/FlexVAR@ca50a03:models/vq_llama.py ResnetBlock (dropout is 0 in every released VAE, so it is left out)
 export class ResnetBlock {
-  static spec(name: string, inChannels: number, outChannels: number): ParameterSpecs {
+  static spec(style: BlockStyle, name: string, inChannels: number, outChannels: number): ParameterSpecs {
+    const conv = (module: string): string => style.convPath(`${name}.${module}`);
+    const norm = (module: string): string => style.normPath(`${name}.${module}`);
     return {
-      ...GroupNorm.spec(`${name}.norm1`, inChannels),
-      ...Conv2d.spec(`${name}.conv1`, inChannels, outChannels, 3),
-      ...GroupNorm.spec(`${name}.norm2`, outChannels),
-      ...Conv2d.spec(`${name}.conv2`, outChannels, outChannels, 3),
+      ...GroupNorm.spec(norm('norm1'), inChannels),
+      ...Conv2d.spec(conv('conv1'), inChannels, outChannels, 3),
+      ...GroupNorm.spec(norm('norm2'), outChannels),
+      ...Conv2d.spec(conv('conv2'), outChannels, outChannels, 3),
       // PyTorch uses nn.Identity (no parameters) when the width does not change.
-      ...(inChannels !== outChannels ? Conv2d.spec(`${name}.nin_shortcut`, inChannels, outChannels, 1) : {}),
+      ...(inChannels !== outChannels ? Conv2d.spec(conv('nin_shortcut'), inChannels, outChannels, 1) : {}),
     };
   }
 
-  static load(params: LoadedParameters, name: string, inChannels: number, outChannels: number): ResnetBlock {
+  static load(style: BlockStyle, params: LoadedParameters, name: string, inChannels: number, outChannels: number): ResnetBlock {
+    const conv = (module: string): string => style.convPath(`${name}.${module}`);
+    const norm = (module: string): string => style.normPath(`${name}.${module}`);
     return new ResnetBlock(
-      GroupNorm.load(params, `${name}.norm1`),
-      Conv2d.load(params, `${name}.conv1`),
-      GroupNorm.load(params, `${name}.norm2`),
-      Conv2d.load(params, `${name}.conv2`),
-      inChannels !== outChannels ? Conv2d.load(params, `${name}.nin_shortcut`) : null,
+      GroupNorm.load(params, norm('norm1'), style.groups(inChannels)),
+      Conv2d.load(params, conv('conv1')),
+      GroupNorm.load(params, norm('norm2'), style.groups(outChannels)),
+      Conv2d.load(params, conv('conv2')),
+      inChannels !== outChannels ? Conv2d.load(params, conv('nin_shortcut')) : null,
     );
   }
 

@@ -1,22 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkTensor, describeShape, loadStateDict, ShapeError, type StateDictReport, type TensorSource } from '@nextdetail/core';
+import { loadStateDict, type TensorSource } from '@nextdetail/core';
+import { VAR_BLOCK_STYLE } from './blockStyle.js';
 import { Conv2d } from './conv2d.js';
-import { ConvStack } from './convStack.js';
+import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
-import { encoderPlan, IMAGE_CHANNELS } from './encoder.js';
+import { encoderPlan } from './encoder.js';
+import { checkImage, checkLatent } from './inputChecks.js';
+import { type AutoencoderLoadReport, autoencoderLoadReport } from './loadReport.js';
 import type { ParameterSpecs } from './parameters.js';
+import { ldmStackNames } from './stackNames.js';
 import { resolveVarVqvaeConfig, type ResolvedVarVqvaeConfig, type VarVqvaeConfig } from './varVqvaeConfig.js';
 
 /** The quantizer's tensors share the checkpoint but are read by the quantizer's own loader. */
 const QUANTIZER_PREFIX = 'quantize.';
 
-/**
- * core's load report, with the quantizer's `quantize.*` tensors moved from `unused` to `expectedUnused`: `unused` is
- * then only what nobody reads. (`quantize.ema_vocab_hit_SV`, a training buffer, stays in `ignored`.)
- */
-export interface VarVqvaeLoadReport extends StateDictReport {
-  expectedUnused: string[];
+function varEncoderPlan(c: ResolvedVarVqvaeConfig): ConvStackPlan {
+  return encoderPlan(c, VAR_BLOCK_STYLE, ldmStackNames('encoder'));
 }
+
+function varDecoderPlan(c: ResolvedVarVqvaeConfig): ConvStackPlan {
+  return decoderPlan(c, VAR_BLOCK_STYLE, ldmStackNames('decoder'));
+}
+
+/** The load report, with VAR's `quantize.*` tensors as `expectedUnused`. */
+export type VarVqvaeLoadReport = AutoencoderLoadReport;
 
 // FoundationVision/VAR@78b9539:models/vqvae.py VQVAE: encoder, quant_conv, post_quant_conv, decoder, fhat_to_img
 // (the quantizer between quant_conv and post_quant_conv is a separate module). NHWC throughout.
@@ -25,10 +32,10 @@ export class VarVqvae {
   static stateDictSpec(config: VarVqvaeConfig): ParameterSpecs {
     const c = resolveVarVqvaeConfig(config);
     return {
-      ...ConvStack.spec(encoderPlan(c)),
+      ...ConvStack.spec(varEncoderPlan(c)),
       ...Conv2d.spec('quant_conv', c.zChannels, c.zChannels, c.quantConvKs),
       ...Conv2d.spec('post_quant_conv', c.zChannels, c.zChannels, c.quantConvKs),
-      ...ConvStack.spec(decoderPlan(c)),
+      ...ConvStack.spec(varDecoderPlan(c)),
     };
   }
 
@@ -43,15 +50,11 @@ export class VarVqvae {
     try {
       return new VarVqvae(
         c,
-        ConvStack.load(tensors, encoderPlan(c)),
+        ConvStack.load(tensors, varEncoderPlan(c)),
         Conv2d.load(tensors, 'quant_conv'),
         Conv2d.load(tensors, 'post_quant_conv'),
-        ConvStack.load(tensors, decoderPlan(c)),
-        {
-          ...report,
-          unused: report.unused.filter((k) => !k.startsWith(QUANTIZER_PREFIX)),
-          expectedUnused: report.unused.filter((k) => k.startsWith(QUANTIZER_PREFIX)),
-        },
+        ConvStack.load(tensors, varDecoderPlan(c)),
+        autoencoderLoadReport(report, QUANTIZER_PREFIX),
       );
     } catch (err) {
       tf.dispose([...tensors.values()]);
@@ -106,26 +109,10 @@ export class VarVqvae {
   }
 
   private checkImage(img_BHWC: tf.Tensor4D): void {
-    checkTensor(img_BHWC, 'img_BHWC', { rank: 4, dtype: 'float32' });
-    const [, H, W, C] = img_BHWC.shape;
-    if (C !== IMAGE_CHANNELS) {
-      throw new ShapeError('img_BHWC', `[B, H, W, ${IMAGE_CHANNELS}] (NHWC, RGB)`, `shape ${describeShape(img_BHWC.shape)}`);
-    }
-    const f = this.downsampleFactor;
-    if (H % f !== 0 || W % f !== 0 || H === 0 || W === 0) {
-      throw new ShapeError(
-        'img_BHWC',
-        `height and width that are positive multiples of ${f} (the encoder halves them ${this.config.chMult.length - 1} times)`,
-        `shape ${describeShape(img_BHWC.shape)}`,
-      );
-    }
+    checkImage(img_BHWC, this.config.chMult.length);
   }
 
   private checkLatent(fhat_BHWC: tf.Tensor4D): void {
-    checkTensor(fhat_BHWC, 'fhat_BHWC', { rank: 4, dtype: 'float32' });
-    const [, H, W, C] = fhat_BHWC.shape;
-    if (C !== this.config.zChannels || H === 0 || W === 0) {
-      throw new ShapeError('fhat_BHWC', `[B, h, w, ${this.config.zChannels}] (NHWC, zChannels last)`, `shape ${describeShape(fhat_BHWC.shape)}`);
-    }
+    checkLatent(fhat_BHWC, 'fhat_BHWC', this.config.zChannels, 'zChannels');
   }
 }
