@@ -11,18 +11,8 @@ import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } f
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import type { VarVqvaeConfig } from '../src/vqvae/varVqvaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { normals, syntheticSource, thrown } from './helpers.js';
 
-/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller). */
-function normals(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
 
 function latent(shape: [number, number, number, number], seed: number, scale = 1): tf.Tensor4D {
   return tf.tensor4d(normals(shape.reduce((a, b) => a * b, 1), seed).map((v) => v * scale), shape);
@@ -86,14 +76,6 @@ async function leavesOnlyResult<T>(fn: () => Promise<T> | T): Promise<T> {
   return result;
 }
 
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 async function ids(encoding: { steps: { idx_Bl: tf.Tensor2D }[] }): Promise<number[][]> {
   return Promise.all(encoding.steps.map(async (s) => Array.from(await s.idx_Bl.data())));
@@ -274,17 +256,7 @@ const SMALL_VAE: VarVqvaeConfig = { ch: 32, chMult: [1, 2], numResBlocks: 1, zCh
 /** A VAE checkpoint with smooth deterministic values (GroupNorm scales near 1). */
 function vaeSource(config: VarVqvaeConfig): TensorSource {
   const shapes = Object.fromEntries(Object.entries(VarVqvae.stateDictSpec(config)).map(([k, p]) => [k, [...p.shape]]));
-  return {
-    keys: () => Object.keys(shapes),
-    info: (name) => ({ dtype: 'F32', shape: shapes[name]! }),
-    tensor: async (name) => {
-      const shape = shapes[name]!;
-      const base = /norm.*\.weight$/.test(name) ? 1 : 0;
-      const seed = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 997, 7);
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + 0.05 * Math.sin(1.37 * i + seed)), shape);
-    },
-  };
+  return syntheticSource(shapes);
 }
 
 describe(`BaseDetailQuantizer.encodeImage (${backendName()})`, () => {

@@ -4,6 +4,7 @@ import { InvalidArgumentError, ShapeError, type TensorSource } from '@nextdetail
 import { FlexVae } from '../src/vqvae/flexVae.js';
 import type { FlexVaeConfig } from '../src/vqvae/flexVaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { syntheticSource, thrown } from './helpers.js';
 
 /** Two levels (factor 2), one block per level: milliseconds on any backend. */
 const SMALL: FlexVaeConfig = { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 8, codebookEmbedDim: 4 };
@@ -19,17 +20,7 @@ function memorySource(config: FlexVaeConfig, prefix: string, shapes: Record<stri
     [`${prefix}quantize.codebook_used`]: [64],
     ...shapes,
   };
-  return {
-    keys: () => Object.keys(all),
-    info: (name) => ({ dtype: 'F32', shape: all[name]! }),
-    tensor: async (name) => {
-      const shape = all[name]!;
-      const base = /norm.*\.weight$/.test(name) ? 1 : 0;
-      const seed = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 997, 7);
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + 0.05 * Math.sin(1.37 * i + seed)), shape);
-    },
-  };
+  return syntheticSource(all);
 }
 
 function image(shape: [number, number, number, number]): tf.Tensor4D {
@@ -37,14 +28,6 @@ function image(shape: [number, number, number, number]): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from({ length: size }, (_, i) => Math.sin(0.31 * i)), shape);
 }
 
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const conv = (i: number, o: number, k: number): number => o * i * k * k + o;

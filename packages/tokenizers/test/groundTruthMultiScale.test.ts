@@ -3,31 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { DTypeError, InvalidArgumentError, resampleWeights, ShapeError, type TensorSource } from '@nextdetail/core';
 import { GroundTruthMultiScaleQuantizer } from '../src/quantizer/groundTruthMultiScale.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { memorySource, normals, type RawTensor } from './helpers.js';
 
-type Raw = { shape: number[]; data: ArrayLike<number> };
 
-/** An in-memory checkpoint in PyTorch layout. */
-function memorySource(tensors: Record<string, Raw>): TensorSource {
-  return {
-    keys: () => Object.keys(tensors),
-    info: (name) => ({ dtype: 'F32', shape: tensors[name]!.shape }),
-    tensor: async (name) => tf.tensor(Float32Array.from(tensors[name]!.data), tensors[name]!.shape),
-  };
-}
 
-/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller), rounded to float32 like the tensors that hold them. */
-function normals(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
-
-async function load(codebook: Raw, prefix?: string) {
+async function load(codebook: RawTensor, prefix?: string) {
   return GroundTruthMultiScaleQuantizer.fromStateDict(
     memorySource({ [`${prefix ?? ''}quantize.embedding.weight`]: codebook }),
     prefix === undefined ? undefined : { prefix },

@@ -5,41 +5,21 @@ import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } f
 import { nearestCode } from '../src/quantizer/nearestCode.js';
 import { phiIndexMap } from '../src/quantizer/phi.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { memorySource, normals, type RawTensor } from './helpers.js';
 
-type Raw = { shape: number[]; data: ArrayLike<number> };
 
-/** An in-memory checkpoint in PyTorch layout. */
-function memorySource(tensors: Record<string, Raw>): TensorSource {
-  return {
-    keys: () => Object.keys(tensors),
-    info: (name) => ({ dtype: 'F32', shape: tensors[name]!.shape }),
-    tensor: async (name) => tf.tensor(Float32Array.from(tensors[name]!.data), tensors[name]!.shape),
-  };
-}
-
-/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller), rounded to float32 like the tensors that hold them. */
-function normals(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-}
 
 function scaled(x: Float32Array, k: number): Float32Array {
   return x.map((v) => v * k);
 }
 
-async function load(tensors: Record<string, Raw>, config: MultiScaleResidualQuantizerConfig) {
+async function load(tensors: Record<string, RawTensor>, config: MultiScaleResidualQuantizerConfig) {
   return MultiScaleResidualQuantizer.fromStateDict(memorySource(tensors), config);
 }
 
 /** Codebook and Phi convolutions in PyTorch layout under `quantize.`. */
-function checkpoint(v: number, c: number, phiModules: string[], seed: number): Record<string, Raw> {
-  const tensors: Record<string, Raw> = { 'quantize.embedding.weight': { shape: [v, c], data: normals(v * c, seed) } };
+function checkpoint(v: number, c: number, phiModules: string[], seed: number): Record<string, RawTensor> {
+  const tensors: Record<string, RawTensor> = { 'quantize.embedding.weight': { shape: [v, c], data: normals(v * c, seed) } };
   phiModules.forEach((m, k) => {
     tensors[`quantize.${m}.weight`] = { shape: [c, c, 3, 3], data: scaled(normals(c * c * 9, seed + 1 + k), 0.2) };
     tensors[`quantize.${m}.bias`] = { shape: [c], data: scaled(normals(c, seed + 101 + k), 0.2) };
@@ -87,7 +67,7 @@ function phi64(x: Map64, weight_OIHW: ArrayLike<number>, bias: ArrayLike<number>
 }
 
 /** f_to_idxBl_or_fhat in float64; also the smallest gap between the best and second-best squared distance. */
-function encode64(f: Map64, sizes: [number, number][], tensors: Record<string, Raw>, modules: string[], r: number) {
+function encode64(f: Map64, sizes: [number, number][], tensors: Record<string, RawTensor>, modules: string[], r: number) {
   const E = tensors['quantize.embedding.weight']!;
   const [V, C] = E.shape as [number, number];
   const map = phiIndexMap(modules.length, sizes.length);
@@ -170,7 +150,7 @@ describe(`MultiScaleResidualQuantizer sharing modes [${backendName()}]`, () => {
   // growth of f̂ at scale si names the Phi it used when bias_k = k + 1.
   async function phiUsedPerScale(sn: number, shareQuantResi: number, modules: string[]): Promise<number[]> {
     const c = 2;
-    const tensors: Record<string, Raw> = { 'quantize.embedding.weight': { shape: [3, c], data: new Float32Array(3 * c) } };
+    const tensors: Record<string, RawTensor> = { 'quantize.embedding.weight': { shape: [3, c], data: new Float32Array(3 * c) } };
     modules.forEach((m, k) => {
       tensors[`quantize.${m}.weight`] = { shape: [c, c, 3, 3], data: new Float32Array(c * c * 9) };
       tensors[`quantize.${m}.bias`] = { shape: [c], data: [k + 1, k + 1] };

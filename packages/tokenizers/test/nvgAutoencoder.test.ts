@@ -6,6 +6,7 @@ import { NVG_BLOCK_STYLE, type NvgAutoencoderConfig } from '../src/vqvae/nvgAuto
 import type { ParameterSpecs } from '../src/vqvae/parameters.js';
 import { ResnetBlock } from '../src/vqvae/resnetBlock.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { syntheticSource, thrown } from './helpers.js';
 
 /** Three levels (factor 4), one block per level, widths 24 and 48: GroupNorm falls back to 24 groups everywhere. */
 const SMALL: NvgAutoencoderConfig = { ch: 24, chMult: [1, 2, 2], numResBlocks: 1, embedDim: 4 };
@@ -19,17 +20,7 @@ function memorySource(spec: ParameterSpecs, prefix: string, shapes: Record<strin
     ...Object.fromEntries(Object.entries(spec).map(([k, p]) => [prefix + k, [...p.shape]])),
     ...shapes,
   };
-  return {
-    keys: () => Object.keys(all),
-    info: (name) => ({ dtype: 'F32', shape: all[name]! }),
-    tensor: async (name) => {
-      const shape = all[name]!;
-      const base = /norm.*\.weight$/.test(name) ? 1 : 0;
-      const seed = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 997, 7);
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + amplitude * Math.sin(1.37 * i + seed)), shape);
-    },
-  };
+  return syntheticSource(all, amplitude);
 }
 
 function checkpoint(config: NvgAutoencoderConfig, prefix: string, shapes: Record<string, number[]> = {}): TensorSource {
@@ -46,14 +37,6 @@ function image(shape: [number, number, number, number]): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from({ length: size }, (_, i) => Math.sin(0.31 * i)), shape);
 }
 
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const conv = (i: number, o: number, k: number): number => o * i * k * k + o;

@@ -4,6 +4,7 @@ import { DTypeError, InvalidArgumentError, ShapeError, type TensorSource } from 
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { varVqvaeConfigFromReference, type VarVqvaeConfig } from '../src/vqvae/varVqvaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { syntheticSource, thrown } from './helpers.js';
 
 /** `vae_ch160v4096z32.pth`, the released VAR tokenizer. */
 const RELEASED: VarVqvaeConfig = { ch: 160, zChannels: 32, vocabSize: 4096 };
@@ -23,17 +24,7 @@ function memorySource(config: VarVqvaeConfig, shapes: Record<string, number[] | 
     ...shapes,
   };
   const present = Object.fromEntries(Object.entries(all).filter((e): e is [string, number[]] => e[1] !== null));
-  return {
-    keys: () => Object.keys(present),
-    info: (name) => ({ dtype: 'F32', shape: present[name]! }),
-    tensor: async (name) => {
-      const shape = present[name]!;
-      const base = /norm.*\.weight$/.test(name) ? 1 : 0;
-      const seed = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 997, 7);
-      const size = shape.reduce((a, b) => a * b, 1);
-      return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + 0.05 * Math.sin(1.37 * i + seed)), shape);
-    },
-  };
+  return syntheticSource(present);
 }
 
 function image(shape: [number, number, number, number]): tf.Tensor4D {
@@ -41,14 +32,6 @@ function image(shape: [number, number, number, number]): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from({ length: size }, (_, i) => Math.sin(0.31 * i)), shape);
 }
 
-async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('VarVqvae.stateDictSpec', () => {
   it('lists the 314 CNN tensors of vae_ch160v4096z32.pth with their PyTorch shapes and layouts', () => {

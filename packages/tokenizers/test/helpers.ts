@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorSource } from '@nextdetail/core';
+
+// Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
+
+/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller), rounded to float32 like the tensors that hold them. */
+export function normals(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  return Float32Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+}
+
+export type RawTensor = { shape: number[]; data: ArrayLike<number> };
+
+/** An in-memory checkpoint in PyTorch layout. */
+export function memorySource(tensors: Record<string, RawTensor>): TensorSource {
+  return {
+    keys: () => Object.keys(tensors),
+    info: (name) => ({ dtype: 'F32', shape: tensors[name]!.shape }),
+    tensor: async (name) => tf.tensor(Float32Array.from(tensors[name]!.data), tensors[name]!.shape),
+  };
+}
+
+/**
+ * A checkpoint of the given shapes with small deterministic weights (a sinusoid seeded by the name), norm weights
+ * around 1 so that GroupNorm keeps the signal.
+ */
+export function syntheticSource(shapes: Record<string, number[]>, amplitude = 0.05): TensorSource {
+  return {
+    keys: () => Object.keys(shapes),
+    info: (name) => ({ dtype: 'F32', shape: shapes[name]! }),
+    tensor: async (name) => {
+      const shape = shapes[name]!;
+      const base = /norm.*\.weight$/.test(name) ? 1 : 0;
+      const seed = [...name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) % 997, 7);
+      const size = shape.reduce((a, b) => a * b, 1);
+      return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + amplitude * Math.sin(1.37 * i + seed)), shape);
+    },
+  };
+}
+
+/** The error `fn` throws or rejects with; fails the test if it does not. */
+export async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
