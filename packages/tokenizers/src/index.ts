@@ -36,3 +36,5 @@ export {
   resolveNvgAutoencoderConfig,
 } from './vqvae/nvgAutoencoderConfig.js';
 export type { AutoencoderLoadReport } from './vqvae/loadReport.js';
+export type { Tokenizer, TokenPlan, TokenStep } from './tokenizer.js';
+export { VarTokenizer, varTokenizerConfigFromReference, type VarTokenizerConfig } from './varTokenizer.js';
