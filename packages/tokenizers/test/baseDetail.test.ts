@@ -11,7 +11,7 @@ import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } f
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import type { VarVqvaeConfig } from '../src/vqvae/varVqvaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
-import { normals, syntheticSource, thrown } from './helpers.js';
+import { maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
 
 
 function latent(shape: [number, number, number, number], seed: number, scale = 1): tf.Tensor4D {
@@ -45,14 +45,6 @@ async function tinyQuantizer(
     tensor: async (name) => tf.tensor(tensors[name]!.data, tensors[name]!.shape),
   };
   return MultiScaleResidualQuantizer.fromStateDict(source, config);
-}
-
-async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  if (x.length !== y.length) throw new Error(`sizes differ: ${a.shape} vs ${b.shape}`);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
 }
 
 async function sumOfSquares(t: tf.Tensor): Promise<number> {

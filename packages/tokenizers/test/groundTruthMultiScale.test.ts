@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { DTypeError, InvalidArgumentError, resampleWeights, ShapeError, type TensorSource } from '@nextdetail/core';
+import { DTypeError, InvalidArgumentError, ShapeError } from '@nextdetail/core';
 import { GroundTruthMultiScaleQuantizer } from '../src/quantizer/groundTruthMultiScale.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
-import { memorySource, normals, type RawTensor } from './helpers.js';
-
-
+import { type Map64, memorySource, normals, type RawTensor, resize64 } from './helpers.js';
 
 async function load(codebook: RawTensor, prefix?: string) {
   return GroundTruthMultiScaleQuantizer.fromStateDict(
@@ -15,24 +13,6 @@ async function load(codebook: RawTensor, prefix?: string) {
 }
 
 // ---- A float64 reference written from the digest (§2.2, §2.4), NHWC, one flat array per map. ----
-
-interface Map64 { b: number; h: number; w: number; c: number; data: Float64Array }
-
-function resize64(x: Map64, oh: number, ow: number, mode: 'area' | 'bicubic'): Map64 {
-  const mh = resampleWeights(mode, x.h, oh);
-  const mw = resampleWeights(mode, x.w, ow);
-  const out = new Float64Array(x.b * oh * ow * x.c);
-  for (let b = 0; b < x.b; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let y = 0; y < x.h; y++)
-          for (let xx = 0; xx < x.w; xx++) {
-            const k = mh[i * x.h + y]! * mw[j * x.w + xx]!;
-            if (k === 0) continue;
-            for (let c = 0; c < x.c; c++) out[((b * oh + i) * ow + j) * x.c + c]! += k * x.data[((b * x.h + y) * x.w + xx) * x.c + c]!;
-          }
-  return { b: x.b, h: oh, w: ow, c: x.c, data: out };
-}
 
 /** Rows of length c divided by max(‖row‖, 1e-12). */
 function normalize64(data: ArrayLike<number>, c: number): Float64Array {

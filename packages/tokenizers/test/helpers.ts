@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { TensorSource } from '@nextdetail/core';
+import { expect } from 'vitest';
+import { fromTorchLayout, resampleWeights, type TensorSource } from '@nextdetail/core';
+import type { SafetensorsFile } from '@nextdetail/core/node';
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
 
@@ -52,4 +54,44 @@ export async function thrown(fn: () => unknown): Promise<unknown> {
     return err;
   }
   throw new Error('expected an error');
+}
+
+/** A tensor of a reference fixture (PyTorch NCHW) in NHWC. */
+export async function readNhwc(file: SafetensorsFile, key: string): Promise<tf.Tensor4D> {
+  const nchw = await file.tensor(key);
+  try {
+    return fromTorchLayout(nchw, 'nchw', key) as tf.Tensor4D;
+  } finally {
+    nchw.dispose();
+  }
+}
+
+/** An NHWC map in float64 for the plain references written from the digest: one flat array, row-major. */
+export interface Map64 { b: number; h: number; w: number; c: number; data: Float64Array }
+
+/** area/bicubic resampling in float64 with core's weight matrices. */
+export function resize64(x: Map64, oh: number, ow: number, mode: 'area' | 'bicubic'): Map64 {
+  const mh = resampleWeights(mode, x.h, oh);
+  const mw = resampleWeights(mode, x.w, ow);
+  const out = new Float64Array(x.b * oh * ow * x.c);
+  for (let b = 0; b < x.b; b++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++)
+        for (let y = 0; y < x.h; y++)
+          for (let xx = 0; xx < x.w; xx++) {
+            const k = mh[i * x.h + y]! * mw[j * x.w + xx]!;
+            if (k === 0) continue;
+            for (let c = 0; c < x.c; c++) out[((b * oh + i) * ow + j) * x.c + c]! += k * x.data[((b * x.h + y) * x.w + xx) * x.c + c]!;
+          }
+  return { b: x.b, h: oh, w: ow, c: x.c, data: out };
+}
+
+
+/** max |a − b| of two tensors of the same shape. */
+export async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
+  expect(a.shape).toEqual(b.shape);
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const v = (await d.data())[0]!;
+  d.dispose();
+  return v;
 }

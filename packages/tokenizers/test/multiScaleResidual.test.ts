@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { DTypeError, InvalidArgumentError, resampleWeights, ShapeError, type TensorSource } from '@nextdetail/core';
+import { DTypeError, InvalidArgumentError, ShapeError } from '@nextdetail/core';
 import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } from '../src/quantizer/multiScaleResidual.js';
 import { nearestCode } from '../src/quantizer/nearestCode.js';
 import { phiIndexMap } from '../src/quantizer/phi.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
-import { memorySource, normals, type RawTensor } from './helpers.js';
-
-
+import { type Map64, memorySource, normals, type RawTensor, resize64 } from './helpers.js';
 
 function scaled(x: Float32Array, k: number): Float32Array {
   return x.map((v) => v * k);
@@ -28,24 +26,6 @@ function checkpoint(v: number, c: number, phiModules: string[], seed: number): R
 }
 
 // ---- A float64 reference written from the digest (NHWC, one flat array per map), for non-square schedules. ----
-
-interface Map64 { b: number; h: number; w: number; c: number; data: Float64Array }
-
-function resize64(x: Map64, oh: number, ow: number, mode: 'area' | 'bicubic'): Map64 {
-  const mh = resampleWeights(mode, x.h, oh);
-  const mw = resampleWeights(mode, x.w, ow);
-  const out = new Float64Array(x.b * oh * ow * x.c);
-  for (let b = 0; b < x.b; b++)
-    for (let i = 0; i < oh; i++)
-      for (let j = 0; j < ow; j++)
-        for (let y = 0; y < x.h; y++)
-          for (let xx = 0; xx < x.w; xx++) {
-            const k = mh[i * x.h + y]! * mw[j * x.w + xx]!;
-            if (k === 0) continue;
-            for (let c = 0; c < x.c; c++) out[((b * oh + i) * ow + j) * x.c + c]! += k * x.data[((b * x.h + y) * x.w + xx) * x.c + c]!;
-          }
-  return { b: x.b, h: oh, w: ow, c: x.c, data: out };
-}
 
 function phi64(x: Map64, weight_OIHW: ArrayLike<number>, bias: ArrayLike<number>, r: number): Map64 {
   const { b: B, h: H, w: W, c: C } = x;

@@ -6,28 +6,13 @@ import { VarTokenizer, varTokenizerConfigFromReference } from '../src/varTokeniz
 import type { TokenPlan } from '../src/tokenizer.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
+import { maxAbsDiff, readNhwc } from './helpers.js';
 
 const fixtures: SafetensorsFile[] = [];
 for (const path of listFixtures('reference', '.safetensors')) {
   const file = await readSafetensorsFile(path);
   if (file.metadata.kind === 'var_vqvae') fixtures.push(file);
   else await file.close();
-}
-
-/** An NCHW fixture tensor as NHWC. */
-async function nhwc(file: SafetensorsFile, key: string): Promise<tf.Tensor4D> {
-  const t = await file.tensor(key);
-  const out = tf.transpose(t, [0, 2, 3, 1]) as tf.Tensor4D;
-  t.dispose();
-  return out;
-}
-
-async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  expect(a.shape).toEqual(b.shape);
-  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
-  const v = (await d.data())[0]!;
-  d.dispose();
-  return v;
 }
 
 describe(`VarTokenizer (Tokenizer interface) end to end vs reference fixtures [${backendName()}]`, () => {
@@ -42,7 +27,7 @@ describe(`VarTokenizer (Tokenizer interface) end to end vs reference fixtures [$
       beforeAll(async () => {
         const { VQVAE } = JSON.parse(file.metadata.config_json ?? '{}') as { VQVAE: Record<string, unknown> };
         tokenizer = await VarTokenizer.fromStateDict(file, varTokenizerConfigFromReference(VQVAE));
-        img_BHWC = await nhwc(file, 'in.img');
+        img_BHWC = await readNhwc(file, 'in.img');
       });
       afterAll(() => {
         tokenizer?.dispose();
@@ -61,7 +46,7 @@ describe(`VarTokenizer (Tokenizer interface) end to end vs reference fixtures [$
             expect(Array.from(await step.idx_Bl.data())).toEqual(Array.from(want.data as BigInt64Array, Number));
           }
           const image = tokenizer.decode(plan);
-          const wantImage = await nhwc(file, 'out.img_clamped');
+          const wantImage = await readNhwc(file, 'out.img_clamped');
           expect(await maxAbsDiff(image, wantImage)).toBeLessThan(5e-4);
           const input = tokenizer.teacherForcing(plan);
           const wantInput = await file.tensor('out.var_input');

@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromTorchLayout, nhwcToNchw } from '@nextdetail/core';
+import { nhwcToNchw } from '@nextdetail/core';
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { varVqvaeConfigFromReference } from '../src/vqvae/varVqvaeConfig.js';
+import { readNhwc } from './helpers.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
 
@@ -16,16 +17,6 @@ const RTOL = 1e-4;
 const opened = await Promise.all(listFixtures('reference', '.safetensors').map((path) => readSafetensorsFile(path)));
 const fixtures = opened.filter((file) => file.metadata.kind === 'var_vqvae');
 await Promise.all(opened.filter((file) => !fixtures.includes(file)).map((file) => file.close()));
-
-/** A tensor of the fixture (PyTorch NCHW) in NHWC. */
-async function readNhwc(file: SafetensorsFile, key: string): Promise<tf.Tensor4D> {
-  const nchw = await file.tensor(key);
-  try {
-    return fromTorchLayout(nchw, 'nchw', key) as tf.Tensor4D;
-  } finally {
-    nchw.dispose();
-  }
-}
 
 /** The last scale's cumulative f̂ (`out.fhat.{si}` with the largest si): what the reference decoded. */
 function lastFhatKey(file: SafetensorsFile): string {
