@@ -44,15 +44,23 @@ export async function bytesFromFile(path: string): Promise<ByteSource> {
   return source;
 }
 
-/** `readSafetensors` for a path on disk; the returned file's `close()` closes it. */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+/**
+ * Runs a checkpoint reader on a file opened with `bytesFromFile`. The reader's result owns the file from then on
+ * (its `close()` closes it); when reading fails the file is closed here.
+ */
+export async function readFromFile<T>(path: string, read: (source: ByteSource) => Promise<T>): Promise<T> {
   const source = await bytesFromFile(path);
   try {
-    return await readSafetensors(source);
+    return await read(source);
   } catch (err) {
     await source.close();
     throw err;
   }
+}
+
+/** `readSafetensors` for a path on disk; the returned file's `close()` closes it. */
+export function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+  return readFromFile(path, readSafetensors);
 }
 
 function messageOf(err: unknown): string {

@@ -1,4 +1,4 @@
-import { bytesFromFile } from './fileSource.js';
+import { readFromFile } from './fileSource.js';
 import { type PytorchCheckpoint, readPytorch, type ReadPytorchOptions } from './pytorch.js';
 
 /**
@@ -6,12 +6,6 @@ import { type PytorchCheckpoint, readPytorch, type ReadPytorchOptions } from './
  * pickle are read at once, each storage's bytes when a tensor is asked for. The returned checkpoint's `close()`
  * closes the file; when opening fails it is closed here.
  */
-export async function readPytorchFile(path: string, options?: ReadPytorchOptions): Promise<PytorchCheckpoint> {
-  const source = await bytesFromFile(path);
-  try {
-    return await readPytorch(source, options);
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
+export function readPytorchFile(path: string, options?: ReadPytorchOptions): Promise<PytorchCheckpoint> {
+  return readFromFile(path, (source) => readPytorch(source, options));
 }
