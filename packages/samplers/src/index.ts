@@ -1,1 +1,22 @@
-export {};
+export { maskTopKTopP, type TopKTopPOptions } from './sampling/varTopKTopP.js';
+export { maskDescendingTopP } from './sampling/descendingTopP.js';
+export { sampleTokens, type SampleTokensOptions } from './sampling/sampleTokens.js';
+export { gumbelSoftmax, moreSmoothWeights } from './sampling/gumbelSoftmax.js';
+export {
+  varGuidance,
+  flexVarGuidance,
+  linspace,
+  nvgGuidance,
+  NVG_CONTENT_GUIDANCE,
+  NVG_STRUCTURE_GUIDANCE,
+} from './guidance/guidanceWeights.js';
+export { guidedLogits } from './guidance/guidedLogits.js';
+export {
+  VAR_PATCH_NUMS,
+  FLEXVAR_PAPER_SCHEDULES,
+  FLEXVAR_SCRIPT_SCHEDULES,
+  squareSchedule,
+  scaleSchedule,
+  type ScaleSize,
+} from './schedules/scaleSchedules.js';
+export { nvgTopPSchedule } from './schedules/nvgSchedules.js';
