@@ -1,8 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, type TensorSource } from '@nextdetail/core';
+import { InvalidArgumentError, resize, type TensorSource } from '@nextdetail/core';
 import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } from './quantizer/multiScaleResidual.js';
 import type { PatchNums } from './quantizer/patchNums.js';
-import type { TokenPlan, Tokenizer } from './tokenizer.js';
+import {
+  checkImageSize,
+  checkNativeSize,
+  checkPlanAgainstSchedule,
+  checkPlanForm,
+  checkSize,
+  type StepSpec,
+  type TokenPlan,
+  type Tokenizer,
+} from './tokenizer.js';
 import { VarVqvae } from './vqvae/varVqvae.js';
 import { type ResolvedVarVqvaeConfig, type VarVqvaeConfig, varVqvaeConfigFromReference } from './vqvae/varVqvaeConfig.js';
 
@@ -33,14 +42,28 @@ export function varTokenizerConfigFromReference(kwargs: Readonly<Record<string, 
 
 /**
  * VAR's tokenizer: the VQVAE CNN and the multi-scale residual quantizer behind the shared Tokenizer interface. One
- * state dict holds both (`vae_ch160v4096z32.pth`).
+ * state dict holds both (`vae_ch160v4096z32.pth`). The schedule is the quantizer's `patchNums`, so images must be
+ * `imageSize` (the last patch size times the downsampling factor).
  */
-// FoundationVision/VAR@78b9539:models/vqvae.py VQVAE.img_to_idxBl, idxBl_to_img, quantize.idxBl_to_var_input
+// FoundationVision/VAR@78b9539:models/vqvae.py VQVAE.img_to_idxBl, idxBl_to_img; models/quant.py
+// VectorQuantizer2.idxBl_to_var_input, get_next_autoregressive_input
 export class VarTokenizer implements Tokenizer {
+  readonly family = 'var' as const;
+  readonly vocabSize: number;
+  readonly latentChannels: number;
+  readonly downsampleFactor: number;
+  readonly imageSize: [number, number];
+
   private constructor(
     readonly vae: VarVqvae,
     readonly quantizer: MultiScaleResidualQuantizer,
-  ) {}
+  ) {
+    this.vocabSize = quantizer.vocabSize;
+    this.latentChannels = quantizer.cvae;
+    this.downsampleFactor = vae.downsampleFactor;
+    const [lh, lw] = quantizer.patchNums[quantizer.patchNums.length - 1]!;
+    this.imageSize = [lh * this.downsampleFactor, lw * this.downsampleFactor];
+  }
 
   static async fromStateDict(source: TensorSource, config: VarTokenizerConfig): Promise<VarTokenizer> {
     const vae = await VarVqvae.fromStateDict(source, config.vae);
@@ -52,27 +75,74 @@ export class VarTokenizer implements Tokenizer {
     }
   }
 
-  encode(images_BHWC: tf.Tensor4D): TokenPlan {
+  /** VAR's scales; only the native image size has one (the quantizer's schedule ends at the latent). */
+  schedule(imageSize: readonly [number, number] = this.imageSize): StepSpec[] {
+    checkNativeSize(imageSize, this.imageSize, 'imageSize');
+    return this.quantizer.patchNums.map(([h, w]) => ({ kind: 'scale', size: [h, w], tokens: h * w }));
+  }
+
+  async encode(images_BHWC: tf.Tensor4D): Promise<TokenPlan> {
+    checkImageSize(images_BHWC, this.imageSize);
     const f_BHWC = this.vae.encode(images_BHWC);
     try {
-      const { idx_Bl } = this.quantizer.encode(f_BHWC);
-      const sizes = this.quantizer.patchNums;
-      return { steps: idx_Bl.map((idx, si) => ({ kind: 'scale' as const, size: [...sizes[si]!] as [number, number], idx_Bl: idx })) };
+      return this.encodeLatent(f_BHWC);
     } finally {
       f_BHWC.dispose();
     }
   }
 
+  /** The plan of a latent f = quant_conv(encoder(img)), [B, h, w, Cvae] with [h, w] the last patch size. */
+  encodeLatent(f_BHWC: tf.Tensor4D): TokenPlan {
+    const { idx_Bl } = this.quantizer.encode(f_BHWC);
+    return { steps: idx_Bl.map((idx, si) => ({ kind: 'scale', size: [...this.quantizer.patchNums[si]!], idx_Bl: idx })) };
+  }
+
+  /** The decoder's input f̂ [B, h, w, Cvae] of a complete plan. */
+  planToLatent(plan: TokenPlan): tf.Tensor4D {
+    return this.quantizer.idxToFhat(this.ids(plan, true));
+  }
+
   decode(plan: TokenPlan): tf.Tensor4D {
-    return tf.tidy(() => this.vae.fhatToImage(this.quantizer.idxToFhat(plan.steps.map((s) => s.idx_Bl))));
+    const ids = this.ids(plan, true);
+    return tf.tidy(() => this.vae.fhatToImage(this.quantizer.idxToFhat(ids)));
   }
 
   teacherForcing(plan: TokenPlan): tf.Tensor3D {
-    return this.quantizer.teacherForcingInput(plan.steps.map((s) => s.idx_Bl));
+    return this.quantizer.teacherForcingInput(this.ids(plan, true));
+  }
+
+  /** area(f̂ of the plan's scales, next scale), with f̂ accumulated from zeros as in the reference. */
+  nextInput(plan: TokenPlan, nextSize: readonly [number, number]): tf.Tensor3D {
+    const ids = this.ids(plan, false);
+    const sizes = this.quantizer.patchNums;
+    const next = checkSize(nextSize, 'nextSize');
+    const want = sizes[ids.length];
+    if (want === undefined || want[0] !== next[0] || want[1] !== next[1]) {
+      const expected = want === undefined ? 'no further step (the plan is complete)' : `scale ${ids.length}'s ${want.join('×')}`;
+      throw new InvalidArgumentError('nextSize', expected, next.join('×'));
+    }
+    const b = ids[0]!.shape[0];
+    return tf.tidy(() => {
+      const [lh, lw] = sizes[sizes.length - 1]!;
+      const fhat_BHWC = ids.reduce<tf.Tensor4D>(
+        (sum, idx, si) => tf.add(sum, this.quantizer.scaleTerm(si, this.quantizer.embed(idx, sizes[si]!))),
+        tf.zeros([b, lh, lw, this.latentChannels]),
+      );
+      return tf.reshape(resize(fhat_BHWC, next, 'area'), [b, next[0] * next[1], this.latentChannels]);
+    });
   }
 
   dispose(): void {
     this.vae.dispose();
     this.quantizer.dispose();
+  }
+
+  /** The ids of a plan whose steps follow the schedule: all of them (`complete`), or a proper prefix. */
+  private ids(plan: TokenPlan, complete: boolean): tf.Tensor2D[] {
+    const schedule = this.schedule();
+    const count = schedule.length;
+    const { steps } = checkPlanForm(plan, 'plan', complete ? { minSteps: count, maxSteps: count } : { maxSteps: count - 1 });
+    checkPlanAgainstSchedule(steps, schedule, 'plan');
+    return steps.map((s) => s.idx_Bl);
   }
 }

@@ -36,7 +36,7 @@ describe(`VarTokenizer (Tokenizer interface) end to end vs reference fixtures [$
 
       it(`${name}: encode gives the reference token ids per scale, decode the reference image, leak-free`, async () => {
         await expectNoLeaks(async () => {
-          const plan: TokenPlan = tokenizer.encode(img_BHWC);
+          const plan: TokenPlan = await tokenizer.encode(img_BHWC);
           const scaleKeys = file.keys().filter((k) => /^out\.idx\.\d+$/.test(k));
           expect(plan.steps).toHaveLength(scaleKeys.length);
           for (const [si, step] of plan.steps.entries()) {
