@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+// FoundationVision/VAR@78b9539:models/basic_var.py FFN uses nn.GELU(approximate='tanh'); AdaLN linears use nn.SiLU.
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+/** SiLU: x·σ(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+}
+
+/** LayerNorm over the last axis without affine parameters (VAR's `ln_wo_grad`, elementwise_affine=False). */
+export function layerNorm(x: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  });
+}
+
+/** LN(x)·(1 + scale) + shift: VAR's adaptive LayerNorm modulation. */
+export function modulate(x: tf.Tensor, eps: number, scale: tf.Tensor, shift: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.add(tf.mul(layerNorm(x, eps), tf.add(scale, 1)), shift));
+}
