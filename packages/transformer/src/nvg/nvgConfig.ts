@@ -1,0 +1,144 @@
+import { describeShape, InvalidArgumentError, ShapeError, type TensorSource } from '@nextdetail/core';
+
+/** The sizes of an NVGformer, all read from the shapes of its state dict. */
+export interface NvgConfig {
+  /** Content transformer width D, depth, heads and per-head width. */
+  width: number;
+  depth: number;
+  heads: number;
+  headDim: number;
+  /** Hidden width of each block's MLP branch (mlp_ratio·D). */
+  mlpHidden: number;
+  /** Structure transformer width D/2, depth, heads, per-head width and MLP width. */
+  structureWidth: number;
+  structureDepth: number;
+  structureHeads: number;
+  structureHeadDim: number;
+  structureMlpHidden: number;
+  /** Latent channels C and vocabulary V of the tokenizer. */
+  cvae: number;
+  vocabSize: number;
+  /** Class count; the row `numClasses` of the class embeddings is the unconditional one. */
+  numClasses: number;
+  /** Stages S (2^s clusters at stage s) and positions P = 2^(S − 1) of the latent. */
+  stages: number;
+  positions: number;
+  /** Channels W of the bit-style structure code (S − 1). */
+  structureBits: number;
+  /** Stages with a structure-flow prediction (structure_stage_embed rows). */
+  structureStages: number;
+  /** Width of the sinusoidal flow-time embedding. */
+  timeEmbedDim: number;
+  /** Axes of the RoPE ids (identity, W structure bits, row, column). */
+  ropeAxes: number;
+}
+
+/** Every state-dict name (without the prefix) an NVGformer of `config` has, with its PyTorch shape. */
+export function nvgParameterShapes(c: NvgConfig): Record<string, number[]> {
+  const shapes: Record<string, number[]> = {
+    content_start_embed: [1, c.positions, c.cvae],
+    rope_ids: [1, c.positions + 1, c.ropeAxes],
+    scale_factors: [c.stages + 1],
+    'content_embed.weight': [c.width, c.cvae],
+    'content_embed.bias': [c.width],
+    'content_class_embed.weight': [c.numClasses + 1, c.width],
+    'content_stage_embed.weight': [c.stages, c.width],
+    'x0_head.linear.weight': [c.cvae, c.width],
+    'x0_head.linear.bias': [c.cvae],
+    'x0_head.adaLN_modulation.1.weight': [2 * c.width, c.width],
+    'x0_head.adaLN_modulation.1.bias': [2 * c.width],
+    'cls_head.linear.weight': [c.vocabSize, c.cvae],
+    'cls_head.linear.bias': [c.vocabSize],
+    'structure_embed.weight': [c.structureWidth, c.structureBits],
+    'structure_embed.bias': [c.structureWidth],
+    'structure_class_embed.weight': [c.numClasses + 1, c.structureWidth],
+    'structure_content_cond_embed.weight': [c.structureWidth, c.cvae],
+    'structure_content_cond_embed.bias': [c.structureWidth],
+    'structure_stage_embed.weight': [c.structureStages, c.structureWidth],
+    'structure_time_embed.in_layer.weight': [c.structureWidth, c.timeEmbedDim],
+    'structure_time_embed.in_layer.bias': [c.structureWidth],
+    'structure_time_embed.out_layer.weight': [c.structureWidth, c.structureWidth],
+    'structure_time_embed.out_layer.bias': [c.structureWidth],
+    'structure_head.linear.weight': [c.structureBits, c.structureWidth],
+    'structure_head.linear.bias': [c.structureBits],
+    'structure_head.adaLN_modulation.1.weight': [2 * c.structureWidth, c.structureWidth],
+    'structure_head.adaLN_modulation.1.bias': [2 * c.structureWidth],
+  };
+  const block = (name: string, d: number, hd: number, mlp: number) => {
+    shapes[`${name}.linear1.weight`] = [3 * d + mlp, d];
+    shapes[`${name}.linear1.bias`] = [3 * d + mlp];
+    shapes[`${name}.linear2.weight`] = [d, d + mlp];
+    shapes[`${name}.linear2.bias`] = [d];
+    shapes[`${name}.norm.query_norm.scale`] = [hd];
+    shapes[`${name}.norm.key_norm.scale`] = [hd];
+    shapes[`${name}.modulation.lin.weight`] = [3 * d, d];
+    shapes[`${name}.modulation.lin.bias`] = [3 * d];
+  };
+  for (let i = 0; i < c.depth; i++) block(`content_blocks.${i}`, c.width, c.headDim, c.mlpHidden);
+  for (let i = 0; i < c.structureDepth; i++) block(`structure_blocks.${i}`, c.structureWidth, c.structureHeadDim, c.structureMlpHidden);
+  return shapes;
+}
+
+/**
+ * The config of the NVGformer stored under `prefix` (e.g. "nvgformer."), from tensor shapes only: D from
+ * content_embed, depths from the block keys, head width from the QK-norm scales, V from cls_head, classes from the
+ * class embeddings, S from content_stage_embed, P from content_start_embed, W from structure_embed.
+ */
+// Reference digest §3.3 (module list) and shared/fixtures/README.md "Writing tests that also pass the held-out set"
+export function nvgConfigFromStateDict(source: TensorSource, prefix = ''): NvgConfig {
+  const keys = new Set(source.keys());
+  const shape = (name: string, rank: number): number[] => {
+    if (!keys.has(prefix + name)) {
+      throw new InvalidArgumentError('checkpoint', 'every parameter the model needs', `no ${prefix + name}`);
+    }
+    const s = source.info(prefix + name).shape;
+    if (s.length !== rank || s.some((d) => !(d >= 1))) {
+      throw new ShapeError(prefix + name, `a rank-${rank} shape`, `shape ${describeShape(s)} in the checkpoint`);
+    }
+    return s;
+  };
+  const count = (stack: string) => {
+    let n = 0;
+    while (keys.has(`${prefix}${stack}.${n}.linear1.weight`)) n++;
+    if (n === 0) throw new InvalidArgumentError('checkpoint', `at least one ${prefix}${stack}.{i}.* block`, 'none');
+    return n;
+  };
+  const [width, cvae] = shape('content_embed.weight', 2) as [number, number];
+  const headDim = shape('content_blocks.0.norm.query_norm.scale', 1)[0]!;
+  const [structureWidth, structureBits] = shape('structure_embed.weight', 2) as [number, number];
+  const structureHeadDim = shape('structure_blocks.0.norm.query_norm.scale', 1)[0]!;
+  const stages = shape('content_stage_embed.weight', 2)[0]!;
+  const positions = shape('content_start_embed', 3)[1]!;
+  const config: NvgConfig = {
+    width,
+    depth: count('content_blocks'),
+    heads: width / headDim,
+    headDim,
+    mlpHidden: shape('content_blocks.0.linear1.weight', 2)[0]! - 3 * width,
+    structureWidth,
+    structureDepth: count('structure_blocks'),
+    structureHeads: structureWidth / structureHeadDim,
+    structureHeadDim,
+    structureMlpHidden: shape('structure_blocks.0.linear1.weight', 2)[0]! - 3 * structureWidth,
+    cvae,
+    vocabSize: shape('cls_head.linear.weight', 2)[0]!,
+    numClasses: shape('content_class_embed.weight', 2)[0]! - 1,
+    stages,
+    positions,
+    structureBits,
+    structureStages: shape('structure_stage_embed.weight', 2)[0]!,
+    timeEmbedDim: shape('structure_time_embed.in_layer.weight', 2)[1]!,
+    ropeAxes: shape('rope_ids', 3)[2]!,
+  };
+  const problems: string[] = [];
+  if (!Number.isInteger(config.heads)) problems.push(`content width ${width} is not a multiple of the head width ${headDim}`);
+  if (!Number.isInteger(config.structureHeads)) {
+    problems.push(`structure width ${structureWidth} is not a multiple of the head width ${structureHeadDim}`);
+  }
+  if (positions !== 2 ** (stages - 1)) problems.push(`P = ${positions} positions with ${stages} stages (P must be 2^(S − 1))`);
+  if (structureBits !== stages - 1) problems.push(`${structureBits} structure channels with ${stages} stages (must be S − 1)`);
+  if (config.ropeAxes !== structureBits + 3) problems.push(`${config.ropeAxes} RoPE axes (must be W + 3 = ${structureBits + 3})`);
+  if (config.structureStages > stages - 1) problems.push(`${config.structureStages} structure stages with ${stages} stages`);
+  if (problems.length > 0) throw new ShapeError('checkpoint', 'the shapes of one NVGformer', problems.join('; '));
+  return config;
+}

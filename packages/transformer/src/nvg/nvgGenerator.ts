@@ -1,0 +1,152 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  checkTensor,
+  checkValues,
+  describeShape,
+  describeValue,
+  InvalidArgumentError,
+  loadStateDict,
+  type ParameterSpec,
+  ShapeError,
+  type StateDictReport,
+  type TensorSource,
+} from '@nextdetail/core';
+import { type NvgConfig, nvgConfigFromStateDict, nvgParameterShapes } from './nvgConfig.js';
+import { NvgContentGenerator } from './nvgContentGenerator.js';
+import { NvgStructureGenerator } from './nvgStructureGenerator.js';
+import { BLOCK_TENSOR_NAMES, splitBlockTensors } from './singleStreamBlock.js';
+import { contentRopeIds, type RotaryTable, ropeAxesDims, rotaryTable, structureRopeIds } from './structureAwareRope.js';
+
+/** Buffers of the state dict: read, but not trained. */
+const BUFFERS = ['rope_ids', 'scale_factors'];
+
+/**
+ * NVG's NVGformer: the content generator and the structure generator with the embeddings and buffers they share
+ * a state dict with. Owns every parameter (as trainable tf.Variables); `dispose()` frees them.
+ */
+// NVG paper §2.2 and App. A.4; reference digest §3.3
+export class NvgGenerator {
+  readonly content: NvgContentGenerator;
+  readonly structure: NvgStructureGenerator;
+  /** RoPE axis widths of the content and structure heads. */
+  readonly contentAxesDims: number[];
+  readonly structureAxesDims: number[];
+
+  private constructor(
+    readonly config: NvgConfig,
+    private readonly variables: Map<string, tf.Variable>,
+    /** The `rope_ids` buffer [P + 1, A] (class token, then positions with their row and column). */
+    private readonly baseRopeIds: Float32Array,
+    private readonly scaleFactors: tf.Tensor,
+    readonly report: StateDictReport,
+  ) {
+    this.content = new NvgContentGenerator(config, variables, scaleFactors);
+    this.structure = new NvgStructureGenerator(config, variables);
+    this.contentAxesDims = ropeAxesDims(config.headDim, config.structureBits);
+    this.structureAxesDims = ropeAxesDims(config.structureHeadDim, config.structureBits);
+  }
+
+  /**
+   * Loads the `nvgformer.*` state dict (`prefix` "nvgformer.", or "ema_model.nvgformer." for the EMA weights of a
+   * Lightning checkpoint). Every size comes from the tensor shapes; other names (first-stage model, REPA) are
+   * reported as unused, as is the REPA `projector`.
+   */
+  static async fromStateDict(source: TensorSource, { prefix = 'nvgformer.' }: { prefix?: string } = {}): Promise<NvgGenerator> {
+    if (typeof prefix !== 'string') throw new InvalidArgumentError('prefix', 'a string', describeValue(prefix));
+    const config = nvgConfigFromStateDict(source, prefix);
+    const spec: Record<string, ParameterSpec> = {};
+    for (const [name, shape] of Object.entries(nvgParameterShapes(config))) {
+      // Every 2-D weight is a Linear's [out, in] except the class and stage embedding tables.
+      const isLinear = name.endsWith('.weight') && shape.length === 2 && !/(class|stage)_embed\.weight$/.test(name);
+      spec[name] = { shape, transform: isLinear ? 'linear' : 'none' };
+    }
+    const { tensors, report } = await loadStateDict(source, spec, { prefix });
+    const variables = new Map<string, tf.Variable>();
+    try {
+      const host = async (name: string) => (await tensors.get(name)!.data()) as Float32Array;
+      const baseRopeIds = Float32Array.from(await host('rope_ids'));
+      const blocks: [string, number, number, number][] = [
+        ...Array.from({ length: config.depth }, (_, i): [string, number, number, number] => [`content_blocks.${i}`, config.width, config.heads, config.mlpHidden]),
+        ...Array.from({ length: config.structureDepth }, (_, i): [string, number, number, number] => [
+          `structure_blocks.${i}`,
+          config.structureWidth,
+          config.structureHeads,
+          config.structureMlpHidden,
+        ]),
+      ];
+      const blockNames = new Set<string>();
+      for (const [block, d, heads, mlp] of blocks) {
+        const names = ['modulation.lin.weight', 'modulation.lin.bias', 'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias'];
+        names.push('norm.query_norm.scale', 'norm.key_norm.scale');
+        for (const n of names) blockNames.add(`${block}.${n}`);
+        const [mw, mb, w1, b1, w2, b2, qs, ks] = await Promise.all(names.map((n) => host(`${block}.${n}`)));
+        const sd = {
+          modulationWeight: mw!,
+          modulationBias: mb!,
+          linear1Weight: w1!,
+          linear1Bias: b1!,
+          linear2Weight: w2!,
+          linear2Bias: b2!,
+          queryScale: qs!,
+          keyScale: ks!,
+        };
+        splitBlockTensors(sd, d, heads, mlp).forEach(({ data, shape }, k) => {
+          const t = tf.tensor(data, shape, 'float32');
+          variables.set(`${block}.${BLOCK_TENSOR_NAMES[k]}`, tf.variable(t, true));
+          t.dispose();
+        });
+      }
+      for (const [name, t] of tensors) {
+        if (!BUFFERS.includes(name) && !blockNames.has(name)) variables.set(name, tf.variable(t, true));
+      }
+      return new NvgGenerator(config, variables, baseRopeIds, tf.clone(tensors.get('scale_factors')!), report);
+    } catch (err) {
+      tf.dispose([...variables.values()]);
+      throw err;
+    } finally {
+      tf.dispose([...tensors.values()]);
+    }
+  }
+
+  /**
+   * The trainable parameters: state-dict names without the prefix, except that each block's `linear1`, `linear2` and
+   * QK-norm scales are held rearranged (see SingleStreamBlockParams) under `{block}.{BLOCK_TENSOR_NAMES}`.
+   */
+  trainableVariables(): ReadonlyMap<string, tf.Variable> {
+    return this.variables;
+  }
+
+  /**
+   * RoPE tables of the content sequence [class, P image tokens] for the stage's structure code `bits_BPW` (int32
+   * [B, P, W] from structureBits: 0/2 known bits, 1 unknown). Reads the code back once. The caller owns the result.
+   */
+  // Reference digest §3.3 "RoPE"
+  async contentRope(bits_BPW: tf.Tensor): Promise<RotaryTable> {
+    const [batch, bits] = await this.readBits(bits_BPW);
+    const ids = contentRopeIds(this.baseRopeIds, bits, batch, this.config.ropeAxes);
+    return rotaryTable(ids, batch, this.config.positions + 1, this.contentAxesDims);
+  }
+
+  /** RoPE tables of the structure sequence [class, P canvas tokens, P structure tokens]; as contentRope. */
+  async structureRope(bits_BPW: tf.Tensor): Promise<RotaryTable> {
+    const [batch, bits] = await this.readBits(bits_BPW);
+    const ids = structureRopeIds(this.baseRopeIds, bits, batch, this.config.ropeAxes);
+    return rotaryTable(ids, batch, 1 + 2 * this.config.positions, this.structureAxesDims);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.variables.values(), this.scaleFactors]);
+    this.variables.clear();
+  }
+
+  private async readBits(bits_BPW: tf.Tensor): Promise<[number, Int32Array]> {
+    const c = this.config;
+    checkTensor(bits_BPW, 'bits_BPW', { rank: 3, dtype: 'int32' });
+    const [b, p, w] = bits_BPW.shape as [number, number, number];
+    if (b < 1 || p !== c.positions || w !== c.structureBits) {
+      throw new ShapeError('bits_BPW', `[B ≥ 1, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(bits_BPW.shape));
+    }
+    await checkValues(bits_BPW, 'bits_BPW', { min: 0, max: 2, label: 'structure code values 0, 1 or 2' });
+    return [b, (await bits_BPW.data()) as Int32Array];
+  }
+}
