@@ -104,7 +104,7 @@ describe(`CartTokenizer on a tiny random-weight VQVAE [${backendName()}]`, () =>
       expect(await maxAbsDiff(input, stepped)).toBeLessThan(1e-6);
       // The first detail step reads f̂ of the base steps at full resolution: VAR's f̂ of the base ids.
       const baseFhat = cart.quantizer.idxToFhat(plan.steps.slice(0, 3).map((s) => s.idx_Bl));
-      const baseFhat_BLC = baseFhat.reshape([2, 16, 4]);
+      const baseFhat_BLC = tf.reshape(baseFhat, [2, 16, 4]);
       expect(await maxAbsDiff(steps[2]!, baseFhat_BLC)).toBe(0);
       tf.dispose([baseFhat, baseFhat_BLC]);
       tf.dispose([plan, image, fhat, direct, input, steps, stepped]);
