@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type TensorSource } from '@nextdetail/core';
+import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
 import { Conv2d } from './conv2d.js';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
@@ -12,8 +12,9 @@ import {
   type ResolvedFlexVaeConfig,
 } from './flexVaeConfig.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport } from './loadReport.js';
-import type { ParameterSpecs } from './parameters.js';
+import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
+import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { llamaGenStackNames } from './stackNames.js';
 import { stateDictPrefix } from './stateDictPrefix.js';
 
@@ -47,13 +48,27 @@ export class FlexVae {
    * Loads the CNN from `FlexVAE.pth` opened with readPytorch (which descends into `['model']`) or from a flat source
    * whose names start with `model.`. A tensor whose shape does not fit `config` is a ShapeError naming it; a missing
    * one an InvalidArgumentError. What else the checkpoint held is in `report` (`quantize.embedding.weight` as
-   * expected-unused, the `quantize.codebook_used` buffer as ignored).
+   * expected-unused, the `quantize.codebook_used` buffer as ignored). With `trainable` the weights are tf.Variables.
    */
-  static async fromStateDict(source: TensorSource, config: FlexVaeConfig = {}): Promise<FlexVae> {
+  static async fromStateDict(
+    source: TensorSource,
+    config: FlexVaeConfig = {},
+    { trainable = false }: AutoencoderLoadOptions = {},
+  ): Promise<FlexVae> {
     const c = resolveFlexVaeConfig(config);
     const spec = FlexVae.stateDictSpec(c);
     const prefix = stateDictPrefix(source, spec, CHECKPOINT_PREFIXES);
     const { tensors, report } = await loadStateDict(source, spec, { prefix });
+    return FlexVae.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, `${prefix}quantize.`));
+  }
+
+  /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
+  static fromConfig(config: FlexVaeConfig, rng: RandomGenerator): FlexVae {
+    const c = resolveFlexVaeConfig(config);
+    return FlexVae.build(c, initParameters(FlexVae.stateDictSpec(c), rng), emptyLoadReport());
+  }
+
+  private static build(c: ResolvedFlexVaeConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: AutoencoderLoadReport): FlexVae {
     try {
       return new FlexVae(
         c,
@@ -61,7 +76,8 @@ export class FlexVae {
         Conv2d.load(tensors, 'quant_conv'),
         Conv2d.load(tensors, 'post_quant_conv'),
         ConvStack.load(tensors, flexDecoderPlan(c)),
-        autoencoderLoadReport(report, `${prefix}quantize.`),
+        report,
+        tensors,
       );
     } catch (err) {
       tf.dispose([...tensors.values()]);
@@ -79,6 +95,8 @@ export class FlexVae {
     private readonly postQuantConv: Conv2d,
     private readonly decoder: ConvStack,
     readonly report: AutoencoderLoadReport,
+    /** Every CNN weight by state-dict name (without a container prefix), in tfjs layout: the tensors the modules hold. */
+    readonly parameters: LoadedParameters,
   ) {
     this.downsampleFactor = 2 ** (config.chMult.length - 1);
   }
@@ -96,6 +114,11 @@ export class FlexVae {
   decode(z_BHWC: tf.Tensor4D): tf.Tensor4D {
     checkLatent(z_BHWC, 'z_BHWC', this.config.codebookEmbedDim, 'codebookEmbedDim');
     return tf.tidy(() => this.decoder.apply(this.postQuantConv.apply(z_BHWC)));
+  }
+
+  /** The trainable weights (tf.Variables) in state-dict name order; empty for a model loaded without `trainable`. */
+  variables(): tf.Variable[] {
+    return variablesOf(this.parameters);
   }
 
   dispose(): void {

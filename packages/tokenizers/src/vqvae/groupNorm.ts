@@ -28,13 +28,15 @@ export class GroupNorm {
       const ones_1L = tf.ones<tf.Rank.R2>([1, H * W]);
       // One image at a time, so that every statistic broadcasts against the image as a [C] vector: tfjs-backend-cpu
       // has a fast path only for trailing-axis broadcasts, and the VAE's time would otherwise go into normalisation.
-      const y_LC = (tf.unstack(tf.reshape(x_BHWC, [B, H * W, C])) as tf.Tensor2D[]).map((x_LC) => {
+      // A single image is reshaped rather than unstacked: tfjs's Unpack gradient fails for a one-output unstack.
+      const images_LC = B === 1 ? [tf.reshape<tf.Rank.R2>(x_BHWC, [H * W, C])] : (tf.unstack(tf.reshape(x_BHWC, [B, H * W, C])) as tf.Tensor2D[]);
+      const y_LC = images_LC.map((x_LC) => {
         const mean_C = groupMean(ones_1L, x_LC, this.groups);
         // Two passes (mean, then mean squared deviation): E[x²] − E[x]² cancels badly when |mean| ≫ std.
         const variance_C = groupMean(ones_1L, tf.square(tf.sub<tf.Tensor2D>(x_LC, mean_C)), this.groups);
         return tf.batchNorm(x_LC, mean_C, variance_C, this.beta_C, this.gamma_C, GROUP_NORM_EPS);
       });
-      return tf.reshape(tf.stack(y_LC), [B, H, W, C]);
+      return tf.reshape(B === 1 ? y_LC[0]! : tf.stack(y_LC), [B, H, W, C]);
     });
   }
 

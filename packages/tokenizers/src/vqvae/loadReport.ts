@@ -17,3 +17,8 @@ export function autoencoderLoadReport(report: StateDictReport, quantizerPrefix: 
     expectedUnused: report.unused.filter((k) => k.startsWith(quantizerPrefix)),
   };
 }
+
+/** The report of a model built from a config rather than read from a checkpoint: nothing missing, unused or ignored. */
+export function emptyLoadReport(): AutoencoderLoadReport {
+  return { missing: [], unused: [], ignored: [], expectedUnused: [] };
+}

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type TensorSource } from '@nextdetail/core';
+import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
 import { encoderPlan } from './encoder.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport } from './loadReport.js';
+import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
 import {
   NVG_BLOCK_STYLE,
   type NvgAutoencoderConfig,
@@ -12,7 +13,7 @@ import {
   resolveNvgAutoencoderConfig,
   type ResolvedNvgAutoencoderConfig,
 } from './nvgAutoencoderConfig.js';
-import type { ParameterSpecs } from './parameters.js';
+import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { ldmStackNames } from './stackNames.js';
 import { stateDictPrefix } from './stateDictPrefix.js';
 
@@ -40,20 +41,35 @@ export class NvgAutoencoder {
   /**
    * Loads the CNN from `ckpt/ae.ckpt` opened with readPytorch (which descends into `['state_dict']`) or from a flat
    * source whose names start with `state_dict.`. A tensor whose shape does not fit `config` is a ShapeError naming it;
-   * a missing one an InvalidArgumentError. The quantizer's `quantize.*` are expected-unused in `report`; loss and EMA
+   * a missing one an InvalidArgumentError (with `trainable` the weights are tf.Variables). With `trainable` the weights are tf.Variables. The quantizer's `quantize.*` are expected-unused in `report`; loss and EMA
    * entries land in `report.unused`.
    */
-  static async fromStateDict(source: TensorSource, config: NvgAutoencoderConfig = {}): Promise<NvgAutoencoder> {
+  static async fromStateDict(
+    source: TensorSource,
+    config: NvgAutoencoderConfig = {},
+    { trainable = false }: AutoencoderLoadOptions = {},
+  ): Promise<NvgAutoencoder> {
     const c = resolveNvgAutoencoderConfig(config);
     const spec = NvgAutoencoder.stateDictSpec(c);
     const prefix = stateDictPrefix(source, spec, CHECKPOINT_PREFIXES);
     const { tensors, report } = await loadStateDict(source, spec, { prefix });
+    return NvgAutoencoder.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, `${prefix}quantize.`));
+  }
+
+  /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
+  static fromConfig(config: NvgAutoencoderConfig, rng: RandomGenerator): NvgAutoencoder {
+    const c = resolveNvgAutoencoderConfig(config);
+    return NvgAutoencoder.build(c, initParameters(NvgAutoencoder.stateDictSpec(c), rng), emptyLoadReport());
+  }
+
+  private static build(c: ResolvedNvgAutoencoderConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: AutoencoderLoadReport): NvgAutoencoder {
     try {
       return new NvgAutoencoder(
         c,
         ConvStack.load(tensors, nvgEncoderPlan(c)),
         ConvStack.load(tensors, nvgDecoderPlan(c)),
-        autoencoderLoadReport(report, `${prefix}quantize.`),
+        report,
+        tensors,
       );
     } catch (err) {
       tf.dispose([...tensors.values()]);
@@ -69,6 +85,8 @@ export class NvgAutoencoder {
     private readonly encoder: ConvStack,
     private readonly decoder: ConvStack,
     readonly report: AutoencoderLoadReport,
+    /** Every CNN weight by state-dict name (without a container prefix), in tfjs layout: the tensors the modules hold. */
+    readonly parameters: LoadedParameters,
   ) {
     this.downsampleFactor = 2 ** (config.chMult.length - 1);
   }
@@ -83,6 +101,11 @@ export class NvgAutoencoder {
   decode(z_BHWC: tf.Tensor4D): tf.Tensor4D {
     checkLatent(z_BHWC, 'z_BHWC', this.config.embedDim, 'embedDim');
     return tf.tidy(() => tf.clipByValue(this.decoder.apply(z_BHWC), -1, 1));
+  }
+
+  /** The trainable weights (tf.Variables) in state-dict name order; empty for a model loaded without `trainable`. */
+  variables(): tf.Variable[] {
+    return variablesOf(this.parameters);
   }
 
   dispose(): void {

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type TensorSource } from '@nextdetail/core';
+import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
 import { VAR_BLOCK_STYLE } from './blockStyle.js';
 import { Conv2d } from './conv2d.js';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
 import { encoderPlan } from './encoder.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport } from './loadReport.js';
-import type { ParameterSpecs } from './parameters.js';
+import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
+import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { ldmStackNames } from './stackNames.js';
 import { resolveVarVqvaeConfig, type ResolvedVarVqvaeConfig, type VarVqvaeConfig } from './varVqvaeConfig.js';
 
@@ -42,11 +43,25 @@ export class VarVqvae {
   /**
    * Loads the CNN from a state dict with the reference names (a safetensors file, or the `.pth` as `torch.save`
    * wrote it). A tensor whose shape does not fit `config` is a ShapeError naming it; a missing one an
-   * InvalidArgumentError. What else the checkpoint held is in `report`.
+   * InvalidArgumentError. What else the checkpoint held is in `report`. With `trainable` the weights are tf.Variables.
    */
-  static async fromStateDict(source: TensorSource, config: VarVqvaeConfig): Promise<VarVqvae> {
+  static async fromStateDict(
+    source: TensorSource,
+    config: VarVqvaeConfig,
+    { trainable = false }: AutoencoderLoadOptions = {},
+  ): Promise<VarVqvae> {
     const c = resolveVarVqvaeConfig(config);
     const { tensors, report } = await loadStateDict(source, VarVqvae.stateDictSpec(c));
+    return VarVqvae.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, QUANTIZER_PREFIX));
+  }
+
+  /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
+  static fromConfig(config: VarVqvaeConfig, rng: RandomGenerator): VarVqvae {
+    const c = resolveVarVqvaeConfig(config);
+    return VarVqvae.build(c, initParameters(VarVqvae.stateDictSpec(c), rng), emptyLoadReport());
+  }
+
+  private static build(c: ResolvedVarVqvaeConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: VarVqvaeLoadReport): VarVqvae {
     try {
       return new VarVqvae(
         c,
@@ -54,7 +69,8 @@ export class VarVqvae {
         Conv2d.load(tensors, 'quant_conv'),
         Conv2d.load(tensors, 'post_quant_conv'),
         ConvStack.load(tensors, varDecoderPlan(c)),
-        autoencoderLoadReport(report, QUANTIZER_PREFIX),
+        report,
+        tensors,
       );
     } catch (err) {
       tf.dispose([...tensors.values()]);
@@ -72,6 +88,8 @@ export class VarVqvae {
     private readonly postQuantConv: Conv2d,
     private readonly decoder: ConvStack,
     readonly report: VarVqvaeLoadReport,
+    /** Every CNN weight by state-dict name, in tfjs layout: the same tensors the modules hold. */
+    readonly parameters: LoadedParameters,
   ) {
     this.downsampleFactor = 2 ** (config.chMult.length - 1);
   }
@@ -98,6 +116,11 @@ export class VarVqvae {
   fhatToImage(fhat_BHWC: tf.Tensor4D): tf.Tensor4D {
     this.checkLatent(fhat_BHWC);
     return tf.tidy(() => tf.clipByValue(this.decodeUnchecked(fhat_BHWC), -1, 1));
+  }
+
+  /** The trainable weights (tf.Variables) in state-dict name order; empty for a model loaded without `trainable`. */
+  variables(): tf.Variable[] {
+    return variablesOf(this.parameters);
   }
 
   dispose(): void {
