@@ -21,7 +21,7 @@ export function conv2dFilterGradient(
     const { top, bottom, left, right } = info.padInfo;
     const xpad_BHWC = tf.pad(x_BHWC, [[0, 0], [top, bottom], [left, right], [0, 0]]);
     // Rows past the last window (a stride-2 conv over an odd padded size) take no part in the gradient.
-    const [, kh, kw] = [0, filterShape[0], filterShape[1]];
+    const [kh, kw] = filterShape;
     const usedH = (info.outHeight - 1) * stride + kh;
     const usedW = (info.outWidth - 1) * stride + kw;
     const x_CHWB = tf.transpose(tf.slice(xpad_BHWC, [0, 0, 0, 0], [-1, usedH, usedW, -1]), [3, 1, 2, 0]);
@@ -42,9 +42,10 @@ export function conv2dWithFastFilterGradient(
   stride: number,
   pad: 'same' | 'valid',
 ): tf.Tensor4D {
-  const op = tf.customGrad((x: tf.Tensor, filter: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, filter, bias, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
     save([x, filter]);
-    const value = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, strides: stride, pad });
+    const value = tf.fused.conv2d({ x, filter, bias, strides: stride, pad });
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
       const dy_BHWC = dy as tf.Tensor4D;
