@@ -1,1 +1,10 @@
-export {};
+export { StatisticsAccumulator, featureStatistics, type FeatureStatistics, type AccumulatorState } from './featureStatistics.js';
+export { frechetDistance, frechetTerms, type FrechetOptions, type FrechetTerms } from './frechetDistance.js';
+export { frechetDistanceFromFeatures } from './frechetDistanceFromFeatures.js';
+export { checkFeatureMatrix, toFeatureMatrix, type FeatureMatrix, type FeatureInput } from './featureMatrix.js';
+export { inceptionScore, inceptionScoreAdm, type InceptionScoreOptions, type InceptionScoreResult } from './inceptionScore.js';
+export { numpyPermutation } from './numpyPermutation.js';
+export { precisionRecall, type PrecisionRecallOptions, type PrecisionRecallResult } from './precisionRecall.js';
+export { kernelInceptionDistance, type KidOptions, type KidResult } from './kernelInceptionDistance.js';
+export { traceSqrtProduct, type TraceSqrtResult } from './linalg/traceSqrtProduct.js';
+export { symmetricEigenvaluesInPlace } from './linalg/symmetricEigenvalues.js';

@@ -1,0 +1,30 @@
+import { dot } from './dot.js';
+
+// Rows are computed in blocks so that each earlier row of L is read once per block, not once per row: the triangle
+// of a 2048² matrix (16 MB) does not fit in cache.
+const ROW_BLOCK = 32;
+
+/**
+ * The lower Cholesky factor of a symmetric positive definite n×n matrix (row-major; only the lower triangle is read),
+ * as a new row-major array with zeros above the diagonal, or null when a pivot is not positive (the matrix is
+ * singular or indefinite to working precision). Row-oriented (Cholesky–Crout): L[i][j] = (A[i][j] − L[i,:j]·L[j,:j])
+ * / L[j][j], so every inner product runs over contiguous rows.
+ */
+export function cholesky(a: Float64Array, n: number): Float64Array | null {
+  const l = new Float64Array(n * n);
+  for (let i0 = 0; i0 < n; i0 += ROW_BLOCK) {
+    const i1 = Math.min(n, i0 + ROW_BLOCK);
+    for (let j = 0; j < i1; j++) {
+      if (j >= i0) {
+        const s = a[j * n + j]! - dot(l, j * n, l, j * n, j);
+        if (!(s > 0)) return null;
+        l[j * n + j] = Math.sqrt(s);
+      }
+      const ljj = l[j * n + j]!;
+      for (let i = Math.max(i0, j + 1); i < i1; i++) {
+        l[i * n + j] = (a[i * n + j]! - dot(l, i * n, l, j * n, j)) / ljj;
+      }
+    }
+  }
+  return l;
+}
