@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
+import { type GranularityQuantizer, structureBits } from '@nextdetail/tokenizers';
+import { guide, twice, withUnconditional } from './classifierFreeGuidance.js';
+import type { NvgNetworks } from './nvgNetworks.js';
+import { splitClusters } from './structureSplit.js';
+import { sampleStructureCode } from './structureFlow.js';
+import { sampleTokens, type TokenSamplingOptions } from './tokenSampling.js';
+
+export interface NvgStageInput {
+  /** Tokens of every position at every stage, int32 [B, S, P]; only stages before `stage` are read. */
+  tokens_BSP: tf.Tensor;
+  /** The stage's structure map int32 [B, P] (labels in [0, 2^stage), each cluster split evenly from its parent). */
+  labels_BP: tf.Tensor;
+  classLabels_B: tf.Tensor;
+  stage: number;
+  /** ε float32 [B, P, W] of the structure flow, the same at every stage. */
+  structureNoise_BPW: tf.Tensor;
+}
+
+export interface NvgStageOptions extends TokenSamplingOptions {
+  /** CFG scale of the content logits (null: conditional only). */
+  contentCfg: number | null;
+  /** CFG scale of the structure velocity (null: conditional only). */
+  structureCfg: number | null;
+  /** Euler steps of the structure flow. */
+  structureSteps: number;
+  /** Gumbel-top-k splits (with this generator) instead of deterministic top-k. */
+  gumbel?: RandomGenerator;
+}
+
+/** A type alias so that tf.dispose accepts it; the caller owns every tensor. */
+export type NvgStageResult = {
+  /** Cluster logits float32 [B, 2^stage, V] (CFG-combined when guided). */
+  logits_BKV: tf.Tensor;
+  /** The chosen token of every position int32 [B, P] (its cluster's token). */
+  tokens_BP: tf.Tensor;
+  /** `tokens_BSP` with this stage's row filled in. */
+  tokens_BSP: tf.Tensor;
+  /** The canvas after this stage, float32 [B, P, C]. */
+  canvas_BPC: tf.Tensor;
+  /** The next stage's structure map int32 [B, P], or null after the last stage. */
+  nextLabels_BP: tf.Tensor | null;
+};
+
+/** Σ_{t<upTo} Phi_t(E[tokens_t]) position-major [B, P, C] (the canvas entering stage `upTo`), by the quantizer. */
+function canvasBefore(quantizer: GranularityQuantizer, tokens_BSP: tf.Tensor, upTo: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [b, s, p] = tokens_BSP.shape as [number, number, number];
+    const c = quantizer.cvae;
+    if (upTo === s) return tf.reshape(quantizer.tokensToFhat(tokens_BSP as tf.Tensor3D), [b, p, c]);
+    const input = quantizer.trainingInput(tokens_BSP as tf.Tensor3D, tf.zerosLike(tokens_BSP) as tf.Tensor3D);
+    return tf.reshape(tf.slice(input, [0, upTo, 0, 0], [-1, 1, -1, c]), [b, p, c]);
+  });
+}
+
+/**
+ * One NVG stage: the content generator predicts the final canvas, its mean residual per cluster gives token logits
+ * (guided u + cfg·(c − u)), a token is chosen per cluster and added to the canvas through the quantizer's Phi_s; then,
+ * below the last structure stage, the structure flow generates the code whose channel `stage` splits every cluster
+ * in two for the next stage (at the stage after the structure generator's last, ε's channel scores the split).
+ */
+// NVG paper §2.2 and Alg. 2; reference digest §3.3 "Content path", "Structure path", "Split", "Generation loop"
+export async function nvgStage(
+  networks: NvgNetworks,
+  quantizer: GranularityQuantizer,
+  input: NvgStageInput,
+  options: NvgStageOptions,
+): Promise<NvgStageResult> {
+  const c = networks.config;
+  const { tokens_BSP, labels_BP, classLabels_B, stage, structureNoise_BPW } = input;
+  checkNumber(stage, 'stage', { integer: true, min: 0, max: c.stages - 1 });
+  checkTensor(tokens_BSP, 'tokens_BSP', { rank: 3, dtype: 'int32' });
+  const batch = tokens_BSP.shape[0];
+  if (batch < 1 || tokens_BSP.shape[1] !== c.stages || tokens_BSP.shape[2] !== c.positions) {
+    throw new ShapeError('tokens_BSP', `[B ≥ 1, ${c.stages}, ${c.positions}] (B, S, P)`, describeShape(tokens_BSP.shape));
+  }
+  checkTensor(structureNoise_BPW, 'structureNoise_BPW', { rank: 3, dtype: 'float32' });
+  if (structureNoise_BPW.shape[0] !== batch || structureNoise_BPW.shape[1] !== c.positions || structureNoise_BPW.shape[2] !== c.structureBits) {
+    throw new ShapeError('structureNoise_BPW', `[${batch}, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(structureNoise_BPW.shape));
+  }
+  if (options.contentCfg !== null) checkNumber(options.contentCfg, 'contentCfg');
+  const clusters = 2 ** stage;
+  const bits_BPW = await structureBits(labels_BP as tf.Tensor2D, stage, c.structureBits);
+  const owned: tf.Tensor[] = [bits_BPW];
+  try {
+    const canvasIn_BPC = canvasBefore(quantizer, tokens_BSP, stage);
+    owned.push(canvasIn_BPC);
+    const guided = options.contentCfg !== null;
+    const rope = await networks.contentRope(guided ? tf.tidy(() => twice(bits_BPW)) : bits_BPW);
+    owned.push(rope.cos_B1TF, rope.sin_B1TF);
+    const logits_BKV = tf.tidy(() => {
+      const canvas = guided ? twice(canvasIn_BPC) : canvasIn_BPC;
+      const labels = guided ? twice(labels_BP) : labels_BP;
+      const classes = guided ? withUnconditional(classLabels_B, c.numClasses) : classLabels_B;
+      const x0 = networks.content.apply({ canvas_BPC: canvas, classLabels_B: classes, stage, rope });
+      const logits = networks.content.clusterLogits(x0, canvas, labels, stage);
+      return guided ? guide(logits, options.contentCfg!) : logits;
+    });
+    const vocab = logits_BKV.shape[2]!;
+    const flat = tf.reshape(logits_BKV, [batch * clusters, vocab]);
+    owned.push(flat);
+    const clusterTokens_N = await sampleTokens(flat, options);
+    owned.push(clusterTokens_N);
+    const [tokens_BP, nextTokens_BSP] = tf.tidy(() => {
+      const offset_B1 = tf.reshape(tf.range(0, batch * clusters, clusters, 'int32'), [batch, 1]);
+      const tokens = tf.gather(clusterTokens_N, tf.add(labels_BP, offset_B1));
+      const isStage_1S1 = tf.reshape(tf.oneHot(tf.tensor1d([stage], 'int32'), c.stages), [1, c.stages, 1]);
+      const filled = tf.add(tf.mul(tokens_BSP, tf.sub(1, isStage_1S1)), tf.mul(tf.expandDims(tokens, 1), isStage_1S1));
+      return [tokens, tf.cast(filled, 'int32')];
+    });
+    const result: NvgStageResult = {
+      logits_BKV,
+      tokens_BP,
+      tokens_BSP: nextTokens_BSP,
+      canvas_BPC: canvasBefore(quantizer, nextTokens_BSP, stage + 1),
+      nextLabels_BP: null,
+    };
+    try {
+      if (stage < c.structureStages) {
+        const z_BPW = await sampleStructureCode(networks, {
+          canvas_BPC: result.canvas_BPC,
+          bits_BPW,
+          classLabels_B,
+          stage,
+          noise_BPW: structureNoise_BPW,
+          steps: options.structureSteps,
+          cfgScale: options.structureCfg,
+        });
+        owned.push(z_BPW);
+        result.nextLabels_BP = await splitByChannel(labels_BP, z_BPW, stage, options.gumbel, owned);
+      } else if (stage < c.stages - 1) {
+        result.nextLabels_BP = await splitByChannel(labels_BP, structureNoise_BPW, stage, options.gumbel, owned);
+      }
+      return result;
+    } catch (err) {
+      tf.dispose([logits_BKV, tokens_BP, nextTokens_BSP, result.canvas_BPC]);
+      throw err;
+    }
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+/** splitClusters by channel `stage` of a [B, P, W] code. */
+async function splitByChannel(labels_BP: tf.Tensor, code_BPW: tf.Tensor, stage: number, gumbel: RandomGenerator | undefined, owned: tf.Tensor[]) {
+  const scores_BP = tf.tidy(() => tf.squeeze(tf.slice(code_BPW, [0, 0, stage], [-1, -1, 1]), [2]));
+  owned.push(scores_BP);
+  return splitClusters(labels_BP, scores_BP, stage, gumbel ? { gumbel } : {});
+}
