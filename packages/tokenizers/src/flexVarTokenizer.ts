@@ -9,7 +9,7 @@ import {
 } from '@nextdetail/core';
 import { GroundTruthMultiScaleQuantizer } from './quantizer/groundTruthMultiScale.js';
 import { type PatchNums, type PatchSizes, toPatchSizes } from './quantizer/patchNums.js';
-import { checkPlanForm, checkSize, describeStepForm, type GridStep, type StepSpec, type TokenPlan, type Tokenizer } from './tokenizer.js';
+import { checkImages, checkPlanForm, checkSize, describeStepForm, type GridStep, type StepSpec, type TokenPlan, type Tokenizer } from './tokenizer.js';
 import { FlexVae } from './vqvae/flexVae.js';
 import type { FlexVaeConfig } from './vqvae/flexVaeConfig.js';
 
@@ -92,7 +92,7 @@ export class FlexVarTokenizer implements Tokenizer {
 
   /** Images → plan with the default schedule for their size, or `patchNums`. */
   async encode(images_BHWC: tf.Tensor4D, { patchNums }: { patchNums?: PatchNums } = {}): Promise<TokenPlan> {
-    checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+    checkImages(images_BHWC, this.downsampleFactor);
     const h_BHWC = this.vae.encode(images_BHWC);
     try {
       return this.encodeLatent(h_BHWC, { patchNums });

@@ -9,6 +9,7 @@ import {
 } from '@nextdetail/core';
 import { GranularityQuantizer } from './quantizer/granularityQuantizer.js';
 import {
+  checkImages,
   checkPlanForm,
   checkSize,
   describeStepForm,
@@ -98,7 +99,7 @@ export class NvgTokenizer implements Tokenizer {
   }
 
   async encode(images_BHWC: tf.Tensor4D, options: NvgEncodeOptions = {}): Promise<TokenPlan> {
-    checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+    checkImages(images_BHWC, this.downsampleFactor);
     const f_BHWC = this.vae.encode(images_BHWC);
     try {
       return await this.encodeLatent(f_BHWC, options);

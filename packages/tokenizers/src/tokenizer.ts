@@ -161,6 +161,16 @@ export function checkImageSize(images_BHWC: tf.Tensor4D, [h, w]: readonly [numbe
   }
 }
 
+/** An image batch float32 [B ≥ 1, H, W, 3] with H and W positive multiples of the downsampling factor. */
+export function checkImages(images_BHWC: tf.Tensor4D, factor: number): void {
+  checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+  const [b, h, w, c] = images_BHWC.shape;
+  if (b < 1 || h < 1 || w < 1 || h % factor !== 0 || w % factor !== 0 || c !== 3) {
+    const expected = `[B ≥ 1, H, W, 3] (NHWC RGB) with H and W positive multiples of the downsampling factor ${factor}`;
+    throw new ShapeError('images_BHWC', expected, describeShape(images_BHWC.shape));
+  }
+}
+
 export function describeStepForm(step: unknown): string {
   if (step === null || typeof step !== 'object') return describeValue(step);
   const { kind, size } = step as Record<string, unknown>;

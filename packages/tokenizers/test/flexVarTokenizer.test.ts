@@ -105,6 +105,10 @@ describe(`FlexVarTokenizer on a tiny random-weight VQ-16 [${backendName()}]`, ()
       expect((e3 as InvalidArgumentError).argument).toBe('step');
       const e4 = await thrown(() => tokenizer.nextInput(plan, [0, 3]));
       expect((e4 as InvalidArgumentError).argument).toBe('nextSize');
+      const odd = images(1, 7, 8);
+      const e6 = await thrown(() => tokenizer.encode(odd));
+      expect([e6 instanceof ShapeError, (e6 as ShapeError).argument]).toEqual([true, 'images_BHWC']);
+      odd.dispose();
       const e5 = await thrown(() => FlexVarTokenizer.fromStateDict(withCodebook(VAE, CODEBOOK), { vae: { ...VAE, codebookEmbedDim: 8 } }));
       expect(e5).toBeInstanceOf(ShapeError);
     });

@@ -162,6 +162,10 @@ describe(`NvgTokenizer on a tiny random-weight autoencoder [${backendName()}]`, 
       expect((e3 as InvalidArgumentError).argument).toBe('nextSize');
       const e4 = await thrown(() => tokenizer.nextInput(plan, [4, 4]));
       expect((e4 as InvalidArgumentError).argument).toBe('plan.steps');
+      const odd = images(1, 8, 7);
+      const e6 = await thrown(() => tokenizer.encode(odd));
+      expect([e6 instanceof ShapeError, (e6 as ShapeError).argument]).toEqual([true, 'images_BHWC']);
+      odd.dispose();
       const noLabels = { steps: [{ ...(plan.steps[0] as GranularityStep), labels_Bl: plan.steps[1]!.idx_Bl }] };
       const e5 = await thrown(() => tokenizer.nextInput(noLabels, [4, 4]));
       expect((e5 as ShapeError).argument).toBe('plan.steps[0].labels_Bl');
