@@ -19,13 +19,15 @@ import { FlexVarTokenizer } from '../src/flexVarTokenizer.js';
 import { fromPretrained as fromPretrainedNode } from '../src/node.js';
 import { NvgTokenizer } from '../src/nvgTokenizer.js';
 import { fromPretrained } from '../src/pretrained/fromPretrained.js';
-import { varTokenizerConfigFromShapes } from '../src/pretrained/varConfigFromShapes.js';
+import { flexVaeConfigFromShapes } from '../src/pretrained/flexVaeConfigFromShapes.js';
+import { nvgAutoencoderConfigFromShapes } from '../src/pretrained/nvgConfigFromShapes.js';
+import { VAR_256_PATCH_NUMS, varTokenizerConfigFromShapes } from '../src/pretrained/varConfigFromShapes.js';
 import type { TokenPlan, Tokenizer } from '../src/tokenizer.js';
 import { VarTokenizer, type VarTokenizerConfig, varTokenizerConfigFromReference } from '../src/varTokenizer.js';
 import { FlexVae } from '../src/vqvae/flexVae.js';
-import type { FlexVaeConfig } from '../src/vqvae/flexVaeConfig.js';
+import { type FlexVaeConfig, resolveFlexVaeConfig } from '../src/vqvae/flexVaeConfig.js';
 import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
-import type { NvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
+import { type NvgAutoencoderConfig, resolveNvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { resolveVarVqvaeConfig } from '../src/vqvae/varVqvaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
@@ -169,6 +171,50 @@ async function nvgTensors(prefix = ''): Promise<Record<string, Raw>> {
 
 const tmp = mkdtempSync(join(tmpdir(), 'nextdetail-pretrained-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Names and shapes only: what config inference reads. */
+function shapesOnly(shapes: Record<string, number[]>): TensorSource {
+  return {
+    keys: () => Object.keys(shapes),
+    info: (name) => ({ dtype: 'F32', shape: shapes[name]! }),
+    tensor: () => Promise.reject(new Error('config inference must not read tensor data')),
+  };
+}
+
+describe('configs read off the released checkpoints\' shapes', () => {
+  it('vae_ch160v4096z32.pth: ch 160, chMult [1, 1, 2, 2, 4], 2 blocks, z 32, V 4096, 4 shared Phis, 10 scales', () => {
+    const vae = { ch: 160, zChannels: 32, vocabSize: 4096 };
+    const shapes: Record<string, number[]> = {
+      ...shapesOf(VarVqvae.stateDictSpec(vae)),
+      'quantize.embedding.weight': [4096, 32],
+      'quantize.ema_vocab_hit_SV': [10, 4096],
+    };
+    for (let k = 0; k < 4; k++) {
+      shapes[`quantize.quant_resi.qresi_ls.${k}.weight`] = [32, 32, 3, 3];
+      shapes[`quantize.quant_resi.qresi_ls.${k}.bias`] = [32];
+    }
+    const config = varTokenizerConfigFromShapes(shapesOnly(shapes));
+    expect(resolveVarVqvaeConfig(config.vae)).toEqual(resolveVarVqvaeConfig(vae));
+    expect(config.quantizer).toEqual({ vocabSize: 4096, cvae: 32, patchNums: VAR_256_PATCH_NUMS, quantResi: 0.5, shareQuantResi: 4 });
+  });
+
+  it("FlexVAE.pth (flattened under model.) and NVG's ae.ckpt (flattened under state_dict.): their default configs", () => {
+    const flex = shapesOnly({ ...shapesOf(FlexVae.stateDictSpec(), 'model.'), 'model.quantize.embedding.weight': [8912, 32] });
+    expect(flexVaeConfigFromShapes(flex)).toEqual(resolveFlexVaeConfig());
+    const nvg = shapesOnly({ ...shapesOf(NvgAutoencoder.stateDictSpec(), 'state_dict.'), 'state_dict.quantize.embedding.weight': [4096, 32] });
+    expect(nvgAutoencoderConfigFromShapes(nvg)).toEqual(resolveNvgAutoencoderConfig());
+  });
+
+  it('names the tensor a config cannot be read from', async () => {
+    const err = await thrown(() => flexVaeConfigFromShapes(shapesOnly({ 'encoder.conv_in.weight': [32, 3, 3, 3] })));
+    expect([err instanceof InvalidArgumentError, (err as InvalidArgumentError).argument]).toEqual([true, 'checkpoint']);
+    expect((err as InvalidArgumentError).actual).toMatch(/encoder\.conv_blocks\.0\.res\.0\.conv1\.weight/);
+    const odd = await thrown(() =>
+      nvgAutoencoderConfigFromShapes(shapesOnly({ 'encoder.conv_in.conv.weight': [32, 3, 3, 3], 'encoder.down.0.block.0.conv1.conv.weight': [48, 32, 3, 3] })),
+    );
+    expect((odd as ShapeError).argument).toBe('encoder.down.0.block.0.conv1.conv.weight');
+  });
+});
 
 describe(`fromPretrained [${backendName()}]`, () => {
   it('VAR from in-memory safetensors (bytes, ArrayBuffer, Blob, URL): the geometry read off the shapes, the same tokenizer as the explicit config, leak-free', async () => {
