@@ -23,3 +23,26 @@ export function fromRows(rows: number[][]): FeatureMatrix {
 export function relErr(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.max(Math.abs(expected), 1e-300);
 }
+
+/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller) as a rows × dim matrix, shifted by `shift`. */
+export function gaussianMatrix(rows: number, dim: number, seed: number, shift = 0): FeatureMatrix {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const data = Float64Array.from({ length: rows * dim }, () => shift + Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+  return { data, rows, dim };
+}
+
+/** The error `fn` throws or rejects with; fails the test if it does not. */
+export async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
