@@ -6,18 +6,22 @@ const ROW_BLOCK = 32;
 
 /**
  * The lower Cholesky factor of a symmetric positive definite n×n matrix (row-major; only the lower triangle is read),
- * as a new row-major array with zeros above the diagonal, or null when a pivot is not positive (the matrix is
- * singular or indefinite to working precision). Row-oriented (Cholesky–Crout): L[i][j] = (A[i][j] − L[i,:j]·L[j,:j])
+ * as a new row-major array with zeros above the diagonal, or null when a pivot is at most n·ε·max diag(A): the
+ * matrix is singular or indefinite to working precision, where a factorisation through round-off-sized pivots would
+ * be meaningless (pivotedCholesky handles the semidefinite case). Row-oriented (Cholesky–Crout): L[i][j] = (A[i][j] − L[i,:j]·L[j,:j])
  * / L[j][j], so every inner product runs over contiguous rows.
  */
 export function cholesky(a: Float64Array, n: number): Float64Array | null {
   const l = new Float64Array(n * n);
+  let maxDiag = 0;
+  for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, a[i * n + i]!);
+  const tolerance = n * Number.EPSILON * maxDiag;
   for (let i0 = 0; i0 < n; i0 += ROW_BLOCK) {
     const i1 = Math.min(n, i0 + ROW_BLOCK);
     for (let j = 0; j < i1; j++) {
       if (j >= i0) {
         const s = a[j * n + j]! - dot(l, j * n, l, j * n, j);
-        if (!(s > 0)) return null;
+        if (!(s > tolerance)) return null;
         l[j * n + j] = Math.sqrt(s);
       }
       const ljj = l[j * n + j]!;
