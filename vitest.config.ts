@@ -23,7 +23,7 @@ const backends = requested
   : ['cpu', 'wasm', ...(webgpuAdapterPresent() ? ['webgpu'] : [])];
 
 const alias = [
-  { find: /^@nextdetail\/core\/node$/, replacement: `${root}packages/core/src/node.ts` },
+  { find: /^@nextdetail\/([a-z]+)\/node$/, replacement: `${root}packages/$1/src/node.ts` },
   { find: /^@nextdetail\/([a-z]+)$/, replacement: `${root}packages/$1/src/index.ts` },
 ];
 

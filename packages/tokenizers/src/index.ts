@@ -36,5 +36,20 @@ export {
   resolveNvgAutoencoderConfig,
 } from './vqvae/nvgAutoencoderConfig.js';
 export type { AutoencoderLoadReport } from './vqvae/loadReport.js';
-export type { Tokenizer, TokenPlan, TokenStep } from './tokenizer.js';
+export type { Tokenizer, TokenPlan, TokenStep, GridStep, GranularityStep, StepSpec, StepKind, TokenizerFamily } from './tokenizer.js';
 export { VarTokenizer, varTokenizerConfigFromReference, type VarTokenizerConfig } from './varTokenizer.js';
+export { CartTokenizer, type CartTokenizerConfig } from './cartTokenizer.js';
+export { FlexVarTokenizer, FLEXVAR_DEFAULT_PATCH_NUMS, type FlexVarTokenizerConfig } from './flexVarTokenizer.js';
+export { NvgTokenizer, type NvgTokenizerConfig, type NvgEncodeOptions } from './nvgTokenizer.js';
+export {
+  fromPretrained,
+  type PretrainedOptions,
+  type VarPretrainedOptions,
+  type CartPretrainedOptions,
+  type FlexVarPretrainedOptions,
+  type NvgPretrainedOptions,
+} from './pretrained/fromPretrained.js';
+export { openCheckpoint, type PretrainedSource, type OpenedCheckpoint } from './pretrained/openCheckpoint.js';
+export { varTokenizerConfigFromShapes, VAR_256_PATCH_NUMS, type VarShapeOptions } from './pretrained/varConfigFromShapes.js';
+export { flexVaeConfigFromShapes } from './pretrained/flexVaeConfigFromShapes.js';
+export { nvgAutoencoderConfigFromShapes } from './pretrained/nvgConfigFromShapes.js';
