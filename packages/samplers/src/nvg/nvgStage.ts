@@ -87,7 +87,9 @@ export async function nvgStage(
     const canvasIn_BPC = canvasBefore(quantizer, tokens_BSP, stage);
     owned.push(canvasIn_BPC);
     const guided = options.contentCfg !== null;
-    const rope = await networks.contentRope(guided ? tf.tidy(() => twice(bits_BPW)) : bits_BPW);
+    const ropeBits = guided ? twice(bits_BPW) : bits_BPW;
+    if (guided) owned.push(ropeBits);
+    const rope = await networks.contentRope(ropeBits);
     owned.push(rope.cos_B1TF, rope.sin_B1TF);
     const logits_BKV = tf.tidy(() => {
       const canvas = guided ? twice(canvasIn_BPC) : canvasIn_BPC;
