@@ -20,8 +20,8 @@ export interface NvgStructureInput {
   classLabels_B: tf.Tensor;
   /** The stage s < structureStages whose split (code channel s) is being generated. */
   stage: number;
-  /** Flow time in [0, 1] (1 = noise). */
-  t: number;
+  /** Flow time in [0, 1] (1 = noise), for the whole batch or one per item. */
+  t: number | readonly number[];
   /** RoPE of the structure sequence (NvgGenerator.structureRope of the stage's structure code). */
   rope: RotaryTable;
 }
@@ -52,14 +52,19 @@ export class NvgStructureGenerator {
       throw new ShapeError('canvas_BPC', `[${b}, ${p}, ${c.cvae}] (B, P, C)`, describeShape(canvas_BPC.shape));
     }
     checkClassLabels(classLabels_B, b);
-    const time_1E = timestepEmbedding(t, c.timeEmbedDim);
+    const times = typeof t === 'number' ? [t] : [...t];
+    if (times.length !== 1 && times.length !== b) {
+      throw new ShapeError('t', `one time or ${b} (one per batch item)`, `${times.length} times`);
+    }
+    const time_NE = new Float32Array(times.length * c.timeEmbedDim);
+    times.forEach((ti, i) => time_NE.set(timestepEmbedding(ti, c.timeEmbedDim), i * c.timeEmbedDim));
     return tf.tidy(() => {
       const pr = this.params;
-      const hidden = linear(tf.tensor2d(time_1E, [1, c.timeEmbedDim]), linearParams(pr, 'structure_time_embed.in_layer'));
-      const te_1D = linear(tf.mul(hidden, tf.sigmoid(hidden)), linearParams(pr, 'structure_time_embed.out_layer'));
+      const hidden = linear(tf.tensor2d(time_NE, [times.length, c.timeEmbedDim]), linearParams(pr, 'structure_time_embed.in_layer'));
+      const te_ND = linear(tf.mul(hidden, tf.sigmoid(hidden)), linearParams(pr, 'structure_time_embed.out_layer'));
       const class_BD = tf.gather(param(pr, 'structure_class_embed.weight'), classLabels_B);
       const stage_1D = tf.slice(param(pr, 'structure_stage_embed.weight'), [stage, 0], [1, -1]);
-      const vec_BD = tf.add(tf.add(class_BD, te_1D), stage_1D);
+      const vec_BD = tf.add(tf.add(class_BD, te_ND), stage_1D);
       let x_BTD = tf.concat(
         [
           tf.expandDims(class_BD, 1),

@@ -1,0 +1,157 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RandomGenerator, ShapeError, type TensorSource } from '@nextdetail/core';
+import { type NvgConfig, nvgParameterShapes } from '../src/nvg/nvgConfig.js';
+import { NvgGenerator } from '../src/nvg/nvgGenerator.js';
+import { clusterTokens, logitNormalTimes, nvgContentLoss, NvgTrainer } from '../src/nvg/nvgTraining.js';
+import { structureBits } from '../../tokenizers/src/quantizer/structureBits.js';
+import { backendName, expectNoLeaks } from '../../../test/backend.js';
+
+// A five-stage NVGformer on a 4×4 latent (head width 32 = 8 + 2·4 + 8 + 8), small enough to train in seconds.
+const TINY: NvgConfig = {
+  width: 32,
+  depth: 1,
+  heads: 1,
+  headDim: 32,
+  mlpHidden: 64,
+  structureWidth: 32,
+  structureDepth: 1,
+  structureHeads: 1,
+  structureHeadDim: 32,
+  structureMlpHidden: 64,
+  cvae: 4,
+  vocabSize: 8,
+  numClasses: 2,
+  stages: 5,
+  positions: 16,
+  structureBits: 4,
+  structureStages: 3,
+  timeEmbedDim: 16,
+  ropeAxes: 7,
+};
+
+/** A random NVGformer state dict of TINY's shapes (std 0.05, QK-norm scales 1, rope_ids and scale factors as built). */
+async function tinySource(seed: number): Promise<TensorSource> {
+  const rng = new RandomGenerator(seed);
+  const shapes = nvgParameterShapes(TINY);
+  const values = new Map<string, Float32Array>();
+  for (const [name, shape] of Object.entries(shapes)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name === 'rope_ids') {
+      data = new Float32Array(size);
+      data.fill(1, 0, TINY.ropeAxes);
+      for (let p = 0; p < TINY.positions; p++) {
+        data[(1 + p) * TINY.ropeAxes + TINY.ropeAxes - 2] = Math.floor(p / 4);
+        data[(1 + p) * TINY.ropeAxes + TINY.ropeAxes - 1] = p % 4;
+      }
+    } else if (name === 'scale_factors' || name.endsWith('_norm.scale')) {
+      data = new Float32Array(size).fill(1);
+    } else {
+      const t = rng.normal(shape, 0, name === 'content_start_embed' ? 1 : 0.05);
+      data = (await t.data()) as Float32Array;
+      t.dispose();
+    }
+    values.set(name, data);
+  }
+  return {
+    keys: () => Object.keys(shapes),
+    info: (name) => ({ dtype: 'F32', shape: shapes[name]! }),
+    tensor: async (name) => tf.tensor(values.get(name)!, shapes[name]!),
+  };
+}
+
+describe(`NVG training steps [${backendName()}]`, () => {
+  let generator: NvgGenerator;
+  const stage = 2;
+  let labels_BP: tf.Tensor;
+  let bits_BPW: tf.Tensor;
+  let canvas_BPC: tf.Tensor;
+  let target_BPC: tf.Tensor;
+  let tokens_BP: tf.Tensor;
+  let classLabels_B: tf.Tensor;
+
+  beforeAll(async () => {
+    generator = await NvgGenerator.fromStateDict(await tinySource(7), { prefix: '' });
+    const rng = new RandomGenerator(11);
+    // Stage-2 clusters of a 4×4 latent: label = (p mod 4) >> 0 … a fixed, even split into 4 clusters of 4.
+    const labels = Int32Array.from({ length: 2 * 16 }, (_, i) => (i % 16) % 4);
+    labels_BP = tf.tensor2d(labels, [2, 16], 'int32');
+    bits_BPW = await structureBits(labels_BP as tf.Tensor2D, stage, TINY.structureBits);
+    canvas_BPC = rng.normal([2, 16, TINY.cvae], 0, 0.5);
+    // Cluster k's token is (3k + item) mod V, and the final canvas is the canvas plus that token's code (as in NVG,
+    // where the mean residual of a cluster is what its token quantises).
+    tokens_BP = tf.tensor2d(Int32Array.from(labels, (l, i) => (3 * l + Math.floor(i / 16)) % TINY.vocabSize), [2, 16], 'int32');
+    const codebook_VC = rng.normal([TINY.vocabSize, TINY.cvae]);
+    target_BPC = tf.tidy(() => tf.add(canvas_BPC, tf.gather(codebook_VC, tokens_BP)));
+    codebook_VC.dispose();
+    classLabels_B = tf.tensor1d([0, 1], 'int32');
+  });
+
+  afterAll(() => {
+    generator?.dispose();
+    tf.dispose([labels_BP, bits_BPW, canvas_BPC, target_BPC, tokens_BP, classLabels_B]);
+  });
+
+  it('clusterTokens reads each cluster’s token from its positions', async () => {
+    const tokens = clusterTokens(tokens_BP, labels_BP, 4);
+    expect(await tokens.array()).toEqual([
+      [0, 3, 6, 1],
+      [1, 4, 7, 2],
+    ]);
+    tokens.dispose();
+  });
+
+  it('the content step (MSE on the final canvas + cluster-token CE) fits a fixed batch: loss < 0.15 within 150 Adam steps, leak-free', async () => {
+    const { first, last } = await expectNoLeaks(async () => {
+      const trainer = new NvgTrainer(generator, { learningRate: 2e-2 });
+      const rope = await generator.contentRope(bits_BPW);
+      const clusterTokens_BK = clusterTokens(tokens_BP, labels_BP, 2 ** stage);
+      const batch = { canvas_BPC, labels_BP, classLabels_B, stage, rope, target_BPC, clusterTokens_BK };
+      const first = await trainer.contentStep(batch);
+      let last = first;
+      for (let i = 0; i < 149; i++) last = await trainer.contentStep(batch);
+      const after = nvgContentLoss(generator, batch);
+      const finalLoss = (await after.loss.data())[0]!;
+      tf.dispose([rope, clusterTokens_BK, after]);
+      trainer.dispose();
+      return { first, last: { ...last, loss: finalLoss } };
+    });
+    console.log(`[${backendName()}] content loss ${first.loss.toFixed(4)} (mse ${first.mse.toFixed(4)}, ce ${first.ce.toFixed(4)}) → ${last.loss.toFixed(4)}`);
+    expect(first.ce).toBeGreaterThan(1);
+    expect(last.loss).toBeLessThan(0.15);
+  });
+
+  it('the structure step (rectified-flow velocity MSE on the unknown channels) fits fixed noise and times: loss < 0.05 within 60 Adam steps, leak-free', async () => {
+    const { first, last } = await expectNoLeaks(async () => {
+      const rng = new RandomGenerator(5);
+      const trainer = new NvgTrainer(generator, { learningRate: 1e-2 });
+      // The full code of a 4×4 latent whose stage-4 label of position p is p; the stage-2 code is its prefix.
+      const fullLabels = tf.tensor2d(Int32Array.from({ length: 32 }, (_, i) => ((i % 16) % 4) * 4 + Math.floor((i % 16) / 4)), [2, 16], 'int32');
+      const targetBits_BPW = await structureBits(fullLabels as tf.Tensor2D, TINY.stages - 1, TINY.structureBits);
+      const rope = await generator.structureRope(bits_BPW);
+      const noise_BPW = rng.normal([2, 16, TINY.structureBits]);
+      const t = await logitNormalTimes(rng, 2);
+      const batch = { canvas_BPC, bits_BPW, targetBits_BPW, classLabels_B, stage, noise_BPW, t, rope };
+      const first = await trainer.structureStep(batch);
+      let last = first;
+      for (let i = 0; i < 60; i++) last = await trainer.structureStep(batch);
+      tf.dispose([fullLabels, targetBits_BPW, rope, noise_BPW]);
+      trainer.dispose();
+      return { first, last };
+    });
+    console.log(`[${backendName()}] structure loss ${first.toFixed(4)} → ${last.toFixed(4)}`);
+    expect(first).toBeGreaterThan(0.5);
+    expect(last).toBeLessThan(0.05);
+  });
+
+  it('refuses a target of the wrong shape and mismatched times with ShapeErrors', async () => {
+    const rope = await generator.contentRope(bits_BPW);
+    const clusterTokens_BK = clusterTokens(tokens_BP, labels_BP, 4);
+    const wrong = tf.zeros([2, 16, TINY.cvae + 1]);
+    expect(() =>
+      nvgContentLoss(generator, { canvas_BPC, labels_BP, classLabels_B, stage, rope, target_BPC: wrong, clusterTokens_BK }),
+    ).toThrow(ShapeError);
+    tf.dispose([rope, clusterTokens_BK, wrong]);
+  });
+});
