@@ -5,7 +5,7 @@ import { type LayoutTransform, type ParameterSpec, type WritableRawTensor } from
 export type ParameterSpecs = Record<string, ParameterSpec>;
 
 /** tfjs layout → PyTorch layout: the inverse of core's `fromTorchLayout`. */
-function toTorchLayout(t: tf.Tensor, transform: LayoutTransform): tf.Tensor {
+export function toTorchLayout(t: tf.Tensor, transform: LayoutTransform): tf.Tensor {
   if (transform === 'linear') return tf.transpose(t, [1, 0]);
   if (transform === 'nchw') return tf.transpose(t, [0, 3, 1, 2]);
   if (transform === 'conv2d') return tf.transpose(t, [3, 2, 0, 1]);
@@ -57,18 +57,8 @@ export class ParameterStore {
   }
 
   /** Copies of every parameter in PyTorch layout under its reference name, ready for `writeSafetensors`. */
-  async toStateDict(): Promise<Record<string, WritableRawTensor>> {
-    const out: Record<string, WritableRawTensor> = {};
-    for (const [name, v] of this.vars) {
-      const spec = this.specs[name]!;
-      const t = toTorchLayout(v, spec.transform ?? 'none');
-      try {
-        out[name] = { dtype: 'F32', shape: [...spec.shape], data: (await t.data()) as Float32Array };
-      } finally {
-        t.dispose();
-      }
-    }
-    return out;
+  toStateDict(): Promise<Record<string, WritableRawTensor>> {
+    return torchStateDict(this.vars, this.specs);
   }
 
   /** Overwrites every parameter from tfjs-layout tensors (not disposed here). */
@@ -83,4 +73,26 @@ export class ParameterStore {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
   }
+}
+
+/**
+ * Copies of tfjs-layout tensors (named like `specs`) in PyTorch layout, keyed `prefix + name`, for `writeSafetensors`:
+ * what core's `loadStateDict(source, specs, { prefix })` reads back.
+ */
+export async function torchStateDict(
+  tensors: ReadonlyMap<string, tf.Tensor>,
+  specs: ParameterSpecs,
+  prefix = '',
+): Promise<Record<string, WritableRawTensor>> {
+  const out: Record<string, WritableRawTensor> = {};
+  for (const [name, v] of tensors) {
+    const spec = specs[name]!;
+    const t = toTorchLayout(v, spec.transform ?? 'none');
+    try {
+      out[prefix + name] = { dtype: 'F32', shape: [...spec.shape], data: (await t.data()) as Float32Array };
+    } finally {
+      t.dispose();
+    }
+  }
+  return out;
 }

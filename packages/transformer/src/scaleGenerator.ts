@@ -9,6 +9,7 @@ import {
   ShapeError,
   type StateDictReport,
   type TensorSource,
+  type WritableRawTensor,
 } from '@nextdetail/core';
 import { modulate, silu } from './activations.js';
 import { adaLnBlock, adaLnBlockSpec } from './adaLnBlock.js';
@@ -166,8 +167,21 @@ export class ScaleGenerator {
     return logits_BLV;
   }
 
+  /**
+   * The model as a reference-named state dict in PyTorch layout (parameters plus the buffers the reference loaders
+   * read, e.g. VAR's `lvl_1L`), ready for core's `writeSafetensors`.
+   */
+  async stateDict(): Promise<Record<string, WritableRawTensor>> {
+    return { ...(await this.params.toStateDict()), ...this.buffers() };
+  }
+
   dispose(): void {
     this.params.dispose();
+  }
+
+  /** Buffers written next to the parameters by `stateDict` (none by default). */
+  protected buffers(): Record<string, WritableRawTensor> {
+    return {};
   }
 
   /** The resolved layout of `scales`, checked against the position encoding. */

@@ -7,6 +7,7 @@ import {
   ShapeError,
   type StateDictReport,
   type TensorSource,
+  type WritableRawTensor,
 } from '@nextdetail/core';
 import { generatorConfigFromStateDict } from './configFromStateDict.js';
 import { type GeneratorConfig, resolveGeneratorConfig, type ResolvedGeneratorConfig } from './generatorConfig.js';
@@ -121,6 +122,12 @@ export class VarGenerator extends ScaleGenerator {
       );
     }
     return this.forwardScales(label_B, x_BLCv_wo_first_l, this.config.patchNums.slice(0, prefix + 1));
+  }
+
+  /** VAR's `lvl_1L` [1, L] int64: the scale of every token, from which `varConfigFromStateDict` reads the schedule. */
+  protected override buffers(): Record<string, WritableRawTensor> {
+    const levels = this.config.patchNums.flatMap((pn, si) => Array.from({ length: pn * pn }, () => BigInt(si)));
+    return { lvl_1L: { dtype: 'I64', shape: [1, levels.length], data: BigInt64Array.from(levels) } };
   }
 
   /** A KV cache for generating the model's schedule (or a prefix of it) for `label_B`. */
