@@ -95,7 +95,7 @@ describe(`generator training [${backendName()}]`, () => {
       expect(lossesB).toEqual(lossesA.map((l) => expect.closeTo(l, 5)));
       for (const name of a.params.names()) {
         const [pa, pb] = await Promise.all([a.params.get(name).data(), b.params.get(name).data()]);
-        const worst = pa.reduce((m, v, i) => Math.max(m, Math.abs(v - pb[i]!)), 0);
+        const worst = Array.from(pa).reduce((m, v, i) => Math.max(m, Math.abs(v - pb[i]!)), 0);
         expect(worst, name).toBeLessThan(1e-5);
       }
       const loaded = await VarGenerator.fromStateDict(file);
