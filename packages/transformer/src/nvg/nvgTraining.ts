@@ -61,7 +61,9 @@ export function nvgContentLoss(generator: NvgGenerator, batch: NvgContentBatch):
     const logits_BKV = generator.content.clusterLogits(x0_BPC, canvas_BPC, labels_BP, stage);
     const mse = tf.mean(tf.squaredDifference(x0_BPC, target_BPC)) as tf.Scalar;
     const onehot_BKV = tf.oneHot(clusterTokens_BK, logits_BKV.shape[2]!);
-    const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot_BKV, tf.logSoftmax(logits_BKV)), -1))) as tf.Scalar;
+    // logits − logsumexp rather than tf.logSoftmax, whose gradient leaks a tensor on the WASM backend.
+    const logProbs_BKV = tf.sub(logits_BKV, tf.logSumExp(logits_BKV, -1, true));
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot_BKV, logProbs_BKV), -1))) as tf.Scalar;
     return { loss: tf.add(mse, ce) as tf.Scalar, mse, ce };
   });
 }
