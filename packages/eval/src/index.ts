@@ -26,3 +26,4 @@ export {
   decodeAccumulatorNpz,
 } from './statisticsFiles.js';
 export { encodeStatisticsSafetensors, decodeStatisticsSafetensors } from './statisticsSafetensors.js';
+export { wasmSimdAvailable } from './linalg/wasmKernels.js';

@@ -61,3 +61,21 @@ describe('Tr sqrtm(S1·S2) routes', () => {
     expect(relErr(frechetTerms(sm, s1).fid, frechetTerms(s1, sm).fid)).toBeLessThan(1e-12);
   });
 });
+
+describe('Tr sqrtm(S1·S2) at sizes that run the SIMD kernels', () => {
+  it('Tr sqrtm(S·S) = Tr S, and commuting pairs give Σ√(λᵢμᵢ)', () => {
+    const n = 97;
+    const lambda = Array.from({ length: n }, (_, i) => 0.05 + Math.abs(Math.sin(0.7 * i)) * 3);
+    const mu = Array.from({ length: n }, (_, i) => 0.1 + Math.abs(Math.cos(1.3 * i)));
+    const s1 = withSpectrum(lambda);
+    const s2 = withSpectrum(mu);
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += s1[i * n + i]!;
+    const same = traceSqrtProduct(s1, s1, n);
+    expect(same.route).toBe('cholesky');
+    expect(relErr(same.trace, trace)).toBeLessThan(1e-12);
+    const expected = lambda.reduce((acc, l, i) => acc + Math.sqrt(l * mu[i]!), 0);
+    expect(relErr(traceSqrtProduct(s1, s2, n).trace, expected)).toBeLessThan(1e-12);
+    expect(relErr(traceSqrtProduct(s2, s1, n).trace, expected)).toBeLessThan(1e-12);
+  });
+});

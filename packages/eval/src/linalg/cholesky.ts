@@ -9,10 +9,10 @@ const ROW_BLOCK = 32;
  * as a new row-major array with zeros above the diagonal, or null when a pivot is at most n·ε·max diag(A): the
  * matrix is singular or indefinite to working precision, where a factorisation through round-off-sized pivots would
  * be meaningless (pivotedCholesky handles the semidefinite case). Row-oriented (Cholesky–Crout): L[i][j] = (A[i][j] − L[i,:j]·L[j,:j])
- * / L[j][j], so every inner product runs over contiguous rows.
+ * / L[j][j], so every inner product runs over contiguous rows. `out` (n², zero-filled) receives L if given.
  */
-export function cholesky(a: Float64Array, n: number): Float64Array | null {
-  const l = new Float64Array(n * n);
+export function cholesky(a: Float64Array, n: number, out?: Float64Array): Float64Array | null {
+  const l = out ?? new Float64Array(n * n);
   let maxDiag = 0;
   for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, a[i * n + i]!);
   const tolerance = n * Number.EPSILON * maxDiag;

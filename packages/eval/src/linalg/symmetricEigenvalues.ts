@@ -6,7 +6,11 @@ import { tridiagonalize } from './tridiagonalize.js';
  * Householder tridiagonalisation, then implicit QL. Eigenvalues only, so O(4n³/3) flops and no orthogonal factor.
  * `a` is overwritten.
  */
-export function symmetricEigenvaluesInPlace(a: Float64Array, n: number): Float64Array {
-  const { d, e } = tridiagonalize(a, n);
+export function symmetricEigenvaluesInPlace(
+  a: Float64Array,
+  n: number,
+  alloc?: (length: number) => Float64Array,
+): Float64Array {
+  const { d, e } = tridiagonalize(a, n, alloc);
   return tridiagonalEigenvalues(d, e);
 }

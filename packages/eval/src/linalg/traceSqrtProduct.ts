@@ -2,6 +2,7 @@ import { cholesky } from './cholesky.js';
 import { congruence } from './congruence.js';
 import { pivotedCholesky } from './pivotedCholesky.js';
 import { symmetricEigenvaluesInPlace } from './symmetricEigenvalues.js';
+import { F64Arena, withArena } from './wasmKernels.js';
 
 export interface TraceSqrtResult {
   /** Tr sqrtm(S1·S2) = Σ √max(λᵢ, 0). */
@@ -20,10 +21,8 @@ function isDiagonal(s: Float64Array, n: number): boolean {
   return true;
 }
 
-function transpose(l: Float64Array, n: number): Float64Array {
-  const u = new Float64Array(n * n);
+function transposeInto(l: Float64Array, u: Float64Array, n: number): void {
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) u[j * n + i] = l[i * n + j]!;
-  return u;
 }
 
 /**
@@ -45,30 +44,50 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, n: number):
     }
     return { trace, minEigenvalue, route: 'diagonal' };
   }
-  let factor: Float64Array;
-  let other: Float64Array;
-  let rank = n;
-  let upper = true;
-  let route: TraceSqrtResult['route'] = 'cholesky';
-  const l1 = cholesky(s1, n);
-  const l2 = l1 ? null : cholesky(s2, n);
-  if (l1) {
-    factor = transpose(l1, n);
-    other = s2;
-  } else if (l2) {
-    factor = transpose(l2, n);
-    other = s1;
-  } else {
-    const pivoted = pivotedCholesky(s1, n);
-    factor = pivoted.factor;
-    rank = pivoted.rank;
-    other = s2;
-    upper = false;
-    route = 'pivoted';
-  }
-  const m = congruence(factor, other, rank, n, upper);
-  const eigenvalues = symmetricEigenvaluesInPlace(m, rank);
-  let trace = 0;
-  for (const lambda of eigenvalues) trace += Math.sqrt(Math.max(lambda, 0));
-  return { trace, minEigenvalue: rank > 0 ? eigenvalues[0]! : 0, route };
+  // Everything the O(n³) loops touch lives in one WebAssembly memory so the SIMD kernels can run on it: copies of
+  // both covariances, the factor and its transpose, F·S and the result (the factor's space is reused for it).
+  const arena = new F64Arena(5 * n * n + 4 * n);
+  return withArena(arena, () => {
+    const c1 = arena.alloc(n * n);
+    c1.set(s1);
+    const c2 = arena.alloc(n * n);
+    c2.set(s2);
+    const scratch = arena.alloc(n * n);
+    let factor: Float64Array;
+    let other: Float64Array;
+    let rank = n;
+    let upper = true;
+    let route: TraceSqrtResult['route'] = 'cholesky';
+    const u = arena.alloc(n * n);
+    const l1 = cholesky(c1, n, scratch);
+    const l2 = l1 ? null : cholesky(c2, n, scratch);
+    if (l1 || l2) {
+      transposeInto(scratch, u, n);
+      factor = u;
+      other = l1 ? c2 : c1;
+    } else {
+      const pivoted = pivotedCholesky(c1, n);
+      rank = pivoted.rank;
+      factor = u.subarray(0, rank * n);
+      factor.set(pivoted.factor);
+      other = c2;
+      upper = false;
+      route = 'pivoted';
+    }
+    // F·S into the fresh arena block; the result into the factor's old space (zeroed first).
+    let fresh = true;
+    const m = congruence(factor, other, rank, n, upper, (length) => {
+      if (fresh) {
+        fresh = false;
+        return arena.alloc(length);
+      }
+      const block = scratch.subarray(0, length);
+      block.fill(0);
+      return block;
+    });
+    const eigenvalues = symmetricEigenvaluesInPlace(m, rank, (length) => arena.alloc(length));
+    let trace = 0;
+    for (const lambda of eigenvalues) trace += Math.sqrt(Math.max(lambda, 0));
+    return { trace, minEigenvalue: rank > 0 ? eigenvalues[0]! : 0, route };
+  });
 }

@@ -1,3 +1,5 @@
+import { activeArena } from './wasmKernels.js';
+
 /**
  * Householder reduction of a symmetric n×n matrix (row-major; only the lower triangle is read, and it is overwritten)
  * to tridiagonal form with the same eigenvalues: diagonal `d` (n) and sub-diagonal `e` (n−1). Golub & Van Loan
@@ -6,16 +8,23 @@
  * Step k reflects column k below the diagonal onto its first entry (H = I − τvvᵀ), then updates the trailing block
  * A ← HAH = A − vwᵀ − wvᵀ with p = τAv and w = p − ½τ(pᵀv)v. The update of step k is applied during the sweep that
  * computes p for step k+1, so each step reads and writes the trailing triangle once: the 2048² case is bound by memory
- * traffic, not arithmetic.
+ * traffic, not arithmetic. `alloc` provides four work vectors of length n (the SIMD kernel runs when they and `a`
+ * live in the active F64Arena).
  */
-export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
+export function tridiagonalize(
+  a: Float64Array,
+  n: number,
+  alloc: (length: number) => Float64Array = (length) => new Float64Array(length),
+): { d: Float64Array; e: Float64Array } {
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(0, n - 1));
   // The update still pending from the previous step: A −= vPrev·wPrevᵀ + wPrev·vPrevᵀ on indices > that step.
-  let vPrev = new Float64Array(n);
-  let wPrev = new Float64Array(n);
-  let v = new Float64Array(n);
-  let p = new Float64Array(n);
+  let vPrev = alloc(n);
+  let wPrev = alloc(n);
+  let v = alloc(n);
+  let p = alloc(n);
+  const arena = activeArena;
+  const kernels = arena !== null && a.buffer === arena.buffer && vPrev.buffer === arena.buffer ? arena.kernels : null;
   for (let k = 0; k < n; k++) {
     const vk = vPrev[k]!;
     const wk = wPrev[k]!;
@@ -46,7 +55,11 @@ export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e
       const wpi = wPrev[i]!;
       const vi = v[i]!;
       let s = 0;
-      for (let j = k + 1; j < i; j++) {
+      const len = i - k - 1;
+      if (kernels !== null && len >= 16) {
+        const o = (k + 1) * 8;
+        s = kernels.sweep(a.byteOffset + (row + k + 1) * 8, vPrev.byteOffset + o, wPrev.byteOffset + o, v.byteOffset + o, p.byteOffset + o, len, vpi, wpi, vi);
+      } else for (let j = k + 1; j < i; j++) {
         const aij = a[row + j]! - vpi * wPrev[j]! - wpi * vPrev[j]!;
         a[row + j] = aij;
         s += aij * v[j]!;
