@@ -55,6 +55,10 @@ for (const file of files) {
       expect(generator.report.missing).toEqual([]);
     });
 
+    it(`${name}: loading and disposing a generator is leak-free`, async () => {
+      await expectNoLeaks(async () => (await NvgGenerator.fromStateDict(file)).dispose());
+    });
+
     it(`${name}: bad inputs are typed errors naming the argument, leak-free`, async () => {
       await expectNoLeaks(async () => {
         const c = generator.config;
@@ -67,6 +71,10 @@ for (const file of files) {
         expect(() => generator.content.apply({ canvas_BPC, classLabels_B, stage: c.stages, rope })).toThrow(InvalidArgumentError);
         expect(() => generator.content.apply({ canvas_BPC, classLabels_B: floatLabels, stage: 1, rope })).toThrow(DTypeError);
         expect(() => generator.content.clusterLogits(canvas_BPC, canvas_BPC, floatLabels, 1)).toThrow(ShapeError);
+        const smallBatch = tf.slice(bits_BPW, [0], [1]);
+        const wrongRope = await generator.contentRope(smallBatch);
+        expect(() => generator.content.apply({ canvas_BPC, classLabels_B, stage: 1, rope: wrongRope })).toThrow(ShapeError);
+        tf.dispose([smallBatch, wrongRope]);
         await expect(generator.contentRope(badBits)).rejects.toThrow(ValueRangeError);
         await expect(generator.structureRope(labels_BP)).rejects.toThrow(ShapeError);
         await expect(generator.structureRope(canvas_BPC)).rejects.toThrow(DTypeError);

@@ -6,7 +6,7 @@ import type { NvgConfig } from './nvgConfig.js';
 import { blockParams, linearParams, type NvgParameters, param } from './nvgParameters.js';
 import { sequenceTail } from './sequenceTail.js';
 import { singleStreamBlock } from './singleStreamBlock.js';
-import type { RotaryTable } from './structureAwareRope.js';
+import { checkRotaryTable, type RotaryTable } from './structureAwareRope.js';
 
 /** Inputs of one content-generator pass at stage `stage`. */
 export interface NvgContentInput {
@@ -41,6 +41,7 @@ export class NvgContentGenerator {
     checkNumber(stage, 'stage', { integer: true, min: 0, max: c.stages - 1 });
     const batch = this.checkCanvas(canvas_BPC, 'canvas_BPC');
     checkClassLabels(classLabels_B, batch);
+    checkRotaryTable(rope, batch, c.positions + 1);
     return tf.tidy(() => {
       const p = this.params;
       const z_BPC =

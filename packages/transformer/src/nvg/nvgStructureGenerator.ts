@@ -7,7 +7,7 @@ import type { NvgConfig } from './nvgConfig.js';
 import { blockParams, linearParams, type NvgParameters, param } from './nvgParameters.js';
 import { sequenceTail } from './sequenceTail.js';
 import { singleStreamBlock } from './singleStreamBlock.js';
-import type { RotaryTable } from './structureAwareRope.js';
+import { checkRotaryTable, type RotaryTable } from './structureAwareRope.js';
 import { timestepEmbedding } from './timestepEmbedding.js';
 
 /** Inputs of one structure-velocity evaluation. */
@@ -52,6 +52,7 @@ export class NvgStructureGenerator {
       throw new ShapeError('canvas_BPC', `[${b}, ${p}, ${c.cvae}] (B, P, C)`, describeShape(canvas_BPC.shape));
     }
     checkClassLabels(classLabels_B, b);
+    checkRotaryTable(rope, b, 1 + 2 * p);
     const times = typeof t === 'number' ? [t] : [...t];
     if (times.length !== 1 && times.length !== b) {
       throw new ShapeError('t', `one time or ${b} (one per batch item)`, `${times.length} times`);

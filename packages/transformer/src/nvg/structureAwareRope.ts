@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, describeShape, ShapeError } from '@nextdetail/core';
+import { checkNumber, checkTensor, describeShape, ShapeError } from '@nextdetail/core';
 
 /** Width of the first RoPE axis, which tells the class token, image tokens and (structure model) canvas tokens apart. */
 export const IDENTITY_AXIS_DIM = 8;
@@ -143,4 +143,14 @@ export function rotaryTable(ids: ArrayLike<number>, batch: number, tokens: numbe
   }
   const shape = [batch, 1, tokens, pairs];
   return { cos_B1TF: tf.tensor(cos, shape, 'float32'), sin_B1TF: tf.tensor(sin, shape, 'float32') };
+}
+
+/** Throws a ShapeError unless `rope` holds tables [batch, 1, tokens, F] (what the networks' forward passes need). */
+export function checkRotaryTable(rope: RotaryTable, batch: number, tokens: number): void {
+  for (const [t, argument] of [[rope?.cos_B1TF, 'rope.cos_B1TF'], [rope?.sin_B1TF, 'rope.sin_B1TF']] as const) {
+    checkTensor(t, argument, { rank: 4, dtype: 'float32' });
+    if (t.shape[0] !== batch || t.shape[1] !== 1 || t.shape[2] !== tokens) {
+      throw new ShapeError(argument, `[${batch}, 1, ${tokens}, F] (the batch and sequence of the inputs)`, describeShape(t.shape));
+    }
+  }
 }
