@@ -52,7 +52,8 @@ export function conv2dWithFastFilterGradient(
       return [
         tf.conv2dTranspose(dy_BHWC, ws, xs.shape, stride, pad),
         conv2dFilterGradient(xs, dy_BHWC, ws.shape as [number, number, number, number], stride, pad),
-        tf.sum(dy_BHWC, [0, 1, 2]),
+        // A matMul sums over positions without the transpose tfjs-backend-cpu makes for leading-axis reductions.
+        tf.reshape(tf.matMul(tf.ones([1, dy_BHWC.size / dy_BHWC.shape[3]]), tf.reshape(dy_BHWC, [-1, dy_BHWC.shape[3]])), [-1]),
       ];
     };
     return { value, gradFunc };

@@ -49,5 +49,18 @@ export function nearestCodeOp(z_NC: tf.Tensor2D, embedding_VC: tf.Tensor2D): tf.
       return tf.engine().runKernel(NEAREST_CODE, { z: z_NC, embedding: embedding_VC, zSquares: zSquares_N, eSquares: eSquares_V }) as tf.Tensor1D;
     });
   }
-  return nearestCodeComposite(z_NC, embedding_VC);
+  return compositeWithZeroGradient(z_NC, embedding_VC) as tf.Tensor1D;
 }
+
+/**
+ * The composite behind one custom-gradient node: its comparison and cast ops stay off the tape, and a training step
+ * that takes ids inside a recorded function gets the same zero gradient as from the WebGPU kernel.
+ */
+const compositeWithZeroGradient = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [z_NC, embedding_VC] = args as [tf.Tensor2D, tf.Tensor2D];
+  const [zShape, eShape] = [z_NC.shape, embedding_VC.shape];
+  return {
+    value: nearestCodeComposite(z_NC, embedding_VC),
+    gradFunc: () => [tf.zeros(zShape), tf.zeros(eShape)],
+  };
+});
