@@ -15,7 +15,7 @@ import type { KVCache } from './kvCache.js';
 import type { InitOptions } from './officialInit.js';
 import type { ParameterSpecs, ParameterStore } from './parameterStore.js';
 import { type Labels, type LoadOptions, ScaleGenerator } from './scaleGenerator.js';
-import type { ScaleSize } from './scales.js';
+import { scaleLayout, type ScaleSize } from './scales.js';
 import { VarPositions } from './varPositions.js';
 
 /** VAR's 256 px schedule (FoundationVision/VAR@78b9539:models/__init__.py). */
@@ -35,7 +35,7 @@ const VAR_VOCAB_SIZE = 4096;
 export function resolveVarConfig(config: VarConfig): ResolvedVarConfig {
   const c = resolveGeneratorConfig(config, VAR_VOCAB_SIZE);
   const patchNums = [...(config.patchNums ?? VAR_PATCH_NUMS_256)];
-  new VarPositions(patchNums);
+  scaleLayout(patchNums, 'config.patchNums');
   return { ...c, patchNums };
 }
 
