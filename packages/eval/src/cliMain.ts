@@ -141,7 +141,7 @@ export async function main(argv: readonly string[], io: CliIo = { out: (l) => co
 
   addCommon(program.command('fid <a> <b>'))
     .description('Fréchet distance between two image folders or statistics files (.npz / .safetensors)')
-    .option('--spatial', 'sFID: mixed_6/conv features (folders only)')
+    .option('--spatial', 'sFID: mixed_6/conv features (from statistics files: mu_s, sigma_s)')
     .action(async (a: string, b: string, opts: CommonOptions & { spatial?: boolean }) => {
       const session = new Session(opts, io);
       try {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ShapeError, checkNumber, describeValue } from '@nextdetail/core';
-import { dot } from './linalg/dot.js';
+import { productNT } from './linalg/congruence.js';
+import { F64Arena, withArena } from './linalg/wasmKernels.js';
 
 /** Mean and unbiased covariance of a feature set, in float64: what the reference tools' `.npz` files hold. */
 export interface FeatureStatistics {
@@ -22,7 +23,6 @@ export interface AccumulatorState {
 // Samples are folded into Σxxᵀ in chunks this tall: the chunk, transposed to feature-major rows, stays in cache while
 // every pair of feature rows is multiplied.
 const CHUNK_ROWS = 128;
-const TILE = 64;
 
 /**
  * Streaming first and second moments of feature vectors in float64: Σx and Σxxᵀ, which add. Feature extraction can
@@ -35,14 +35,19 @@ export class StatisticsAccumulator {
   readonly dim: number;
   private n = 0;
   private readonly sum: Float64Array;
-  // Lower triangle is accumulated; the upper one is filled when the state is read.
+  // Σxxᵀ (lower triangle accumulated; the upper one is filled when the state is read) and the transposed chunk live
+  // in one WebAssembly memory so the SIMD kernels do the rank-k updates.
+  private readonly arena: F64Arena;
   private readonly sumOuter: Float64Array;
+  private readonly chunk: Float64Array;
 
   constructor(dim: number) {
     checkNumber(dim, 'dim', { integer: true, min: 1 });
     this.dim = dim;
     this.sum = new Float64Array(dim);
-    this.sumOuter = new Float64Array(dim * dim);
+    this.arena = new F64Arena(dim * dim + dim * CHUNK_ROWS);
+    this.sumOuter = this.arena.alloc(dim * dim);
+    this.chunk = this.arena.alloc(dim * CHUNK_ROWS);
   }
 
   get count(): number {
@@ -62,29 +67,19 @@ export class StatisticsAccumulator {
     if (features.length !== n * d) {
       throw new ShapeError('features', `${n} rows × ${d} features = ${n * d} values`, `${features.length} values`);
     }
-    const chunk = new Float64Array(d * CHUNK_ROWS);
+    // Checked before anything is added, so a bad value leaves the accumulator as it was.
+    for (let i = 0; i < features.length; i++) {
+      if (!Number.isFinite(features[i]!)) {
+        throw new InvalidArgumentError('features', 'finite values', `${features[i]} at row ${Math.floor(i / d)}, feature ${i % d}`);
+      }
+    }
+    const chunk = this.chunk;
     for (let r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
       const b = Math.min(CHUNK_ROWS, n - r0);
-      for (let r = 0; r < b; r++) {
-        for (let j = 0; j < d; j++) {
-          const v = features[(r0 + r) * d + j]!;
-          if (!Number.isFinite(v)) {
-            throw new InvalidArgumentError('features', 'finite values', `${v} at row ${r0 + r}, feature ${j}`);
-          }
-          chunk[j * b + r] = v;
-          this.sum[j]! += v;
-        }
-      }
-      for (let i0 = 0; i0 < d; i0 += TILE) {
-        const i1 = Math.min(d, i0 + TILE);
-        for (let j0 = 0; j0 < i1; j0 += TILE) {
-          const j1 = Math.min(d, j0 + TILE);
-          for (let i = i0; i < i1; i++) {
-            const jEnd = Math.min(j1, i + 1);
-            for (let j = j0; j < jEnd; j++) this.sumOuter[i * d + j]! += dot(chunk, i * b, chunk, j * b, b);
-          }
-        }
-      }
+      for (let r = 0; r < b; r++) for (let j = 0; j < d; j++) chunk[j * b + r] = features[(r0 + r) * d + j]!;
+      // Feature-major rows of length b: Σxxᵀ += chunk·chunkᵀ (lower triangle).
+      withArena(this.arena, () => productNT(chunk, chunk, this.sumOuter, d, d, b, { lowerOnly: true }));
+      for (let r = 0; r < b; r++) for (let j = 0; j < d; j++) this.sum[j]! += chunk[j * b + r]!;
     }
     this.n += n;
     return this;

@@ -4,6 +4,7 @@ import { checkFeatureMatrix, type FeatureMatrix } from './featureMatrix.js';
 import { frechetTerms, type FrechetOptions, type FrechetTerms } from './frechetDistance.js';
 import { productNT } from './linalg/congruence.js';
 import { symmetricEigenvaluesInPlace } from './linalg/symmetricEigenvalues.js';
+import { F64Arena, withArena } from './linalg/wasmKernels.js';
 
 function centred(x: FeatureMatrix, argument: string): { c: Float64Array; mean: Float64Array } {
   checkFeatureMatrix(x, argument, 2);
@@ -40,13 +41,21 @@ export function frechetDistanceFromFeatures(x1: FeatureMatrix, x2: FeatureMatrix
   let traceSigma2 = 0;
   for (const v of b.c) traceSigma2 += v * v;
   traceSigma2 /= n2 - 1;
-  const gram12 = new Float64Array(n1 * n2);
-  productNT(a.c, b.c, gram12, n1, n2, d);
-  const k = new Float64Array(n1 * n1);
-  productNT(gram12, gram12, k, n1, n1, n2, { lowerOnly: true });
-  const scale = 1 / ((n1 - 1) * (n2 - 1));
-  for (let i = 0; i < k.length; i++) k[i] = k[i]! * scale;
-  const eigenvalues = symmetricEigenvaluesInPlace(k, n1);
+  // The products and the eigenproblem run on the SIMD kernels: copies of both centred sets, X1X2ᵀ and K in one arena.
+  const arena = new F64Arena(n1 * d + n2 * d + n1 * n2 + n1 * n1 + 4 * n1);
+  const eigenvalues = withArena(arena, () => {
+    const c1 = arena.alloc(n1 * d);
+    c1.set(a.c);
+    const c2 = arena.alloc(n2 * d);
+    c2.set(b.c);
+    const gram12 = arena.alloc(n1 * n2);
+    productNT(c1, c2, gram12, n1, n2, d);
+    const k = arena.alloc(n1 * n1);
+    productNT(gram12, gram12, k, n1, n1, n2, { lowerOnly: true });
+    const scale = 1 / ((n1 - 1) * (n2 - 1));
+    for (let i = 0; i < k.length; i++) k[i] = k[i]! * scale;
+    return symmetricEigenvaluesInPlace(k, n1, (length) => arena.alloc(length));
+  });
   let traceSqrt = 0;
   for (const lambda of eigenvalues) traceSqrt += Math.sqrt(Math.max(lambda, 0));
   const fid = meanTerm + traceSigma1 + traceSigma2 - 2 * traceSqrt;

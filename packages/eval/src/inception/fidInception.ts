@@ -18,6 +18,9 @@ export interface FidInceptionOutputs {
 
 const UNITS = new Map(CONV_UNITS.map((u) => [u.name, u]));
 
+// The stage whose input (Mixed_6c's output) feeds mixed_6/conv.
+const MIXED_6D_STAGE = 8;
+
 /** Spatial (sFID) channels kept by ADM's evaluator. */
 export const SPATIAL_CHANNELS = 7;
 
@@ -70,8 +73,8 @@ export class FidInception {
     let x = x_BHWC;
     let spatial: tf.Tensor2D | null = null;
     try {
-      for (const stage of stages) {
-        if (stages.indexOf(stage) === 8) spatial = tf.tidy(() => this.spatialFeatures(x));
+      for (const [index, stage] of stages.entries()) {
+        if (index === MIXED_6D_STAGE) spatial = tf.tidy(() => this.spatialFeatures(x));
         const next = tf.tidy(() => stage(x));
         if (x !== x_BHWC) x.dispose();
         x = next;
