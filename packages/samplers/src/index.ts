@@ -20,3 +20,10 @@ export {
   type ScaleSize,
 } from './schedules/scaleSchedules.js';
 export { nvgTopPSchedule } from './schedules/nvgSchedules.js';
+export {
+  generateScalePlan,
+  FLEXVAR_SEEN_SCALES,
+  type GuidanceRule,
+  type ScaleLoopOptions,
+  type ScaleStepEvent,
+} from './generate/scaleLoop.js';

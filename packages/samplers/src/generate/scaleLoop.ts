@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, describeValue, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
+import type { GridStep, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
+import type { ScaleGenerator } from '@nextdetail/transformer';
+import { flexVarGuidance, varGuidance } from '../guidance/guidanceWeights.js';
+import { guidedLogits } from '../guidance/guidedLogits.js';
+import { sampleTokens } from '../sampling/sampleTokens.js';
+
+/**
+ * How classifier-free guidance is weighted per step: `var` — VAR's ramp cfg·si/(SN − 1); `flexvar` — FlexVAR's ramp
+ * (denominator capped at 9, full cfg beyond `maxPn`); `plain` — uncond + cfg·(cond − uncond) at every step (LlamaGen,
+ * FlexVAR's `used_llamagen_cfg`).
+ */
+export type GuidanceRule = 'var' | 'flexvar' | 'plain';
+
+/** The side lengths FlexVAR's released models saw in training; other scales are sampled greedily (digest §2.4). */
+export const FLEXVAR_SEEN_SCALES: readonly number[] = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 23, 24, 32];
+
+export interface ScaleStepEvent {
+  /** 1-based index of the step just generated. */
+  step: number;
+  steps: number;
+  size: [number, number];
+  /** The plan so far (owned by the loop: read it during the callback, do not dispose it). */
+  plan: TokenPlan;
+  /** Bytes held by the KV cache after this step. */
+  cacheBytes: number;
+}
+
+export interface ScaleLoopOptions {
+  /** Class of every image; `numClasses` asks for an unconditional sample. */
+  labels: readonly number[];
+  /** Seed of the sampling generator (or pass `rng`). Greedy sampling (topK = 1) needs neither. */
+  seed?: number;
+  rng?: RandomGenerator;
+  /** Guidance strength; 0 (default) runs without the unconditional half of the batch. */
+  cfg?: number;
+  guidance?: GuidanceRule;
+  /** FlexVAR: scales above this get full guidance and greedy sampling (default 16). */
+  maxPn?: number;
+  topK?: number;
+  topP?: number;
+  temperature?: number;
+  /**
+   * Scales at which `topK` applies; at any other scale sampling is greedy, as FlexVAR does for sizes it never trained
+   * on. Default: FLEXVAR_SEEN_SCALES for the FlexVAR family, every scale otherwise.
+   */
+  seenScales?: readonly number[] | 'all';
+  /** The steps' grids; default the tokenizer's schedule for `imageSize`. */
+  schedule?: readonly (readonly [number, number])[];
+  imageSize?: readonly [number, number];
+  /** Steps already fixed (teacher forcing): they are fed, not sampled. Not disposed by the loop. */
+  prefix?: TokenPlan;
+  progress?: (event: ScaleStepEvent) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/**
+ * The next-scale loop shared by VAR, CART and FlexVAR (VAR models/var.py autoregressive_infer_cfg; FlexVAR
+ * models/flexvar.py autoregressive_infer_cfg, digest §1.6 and §2.4): one KV-cached transformer step per scale, guided
+ * logits, top-k/top-p sampling, and the tokenizer's next-scale input. Returns the token plan (the caller's to dispose).
+ */
+export async function generateScalePlan(
+  tokenizer: Tokenizer,
+  generator: ScaleGenerator,
+  options: ScaleLoopOptions,
+): Promise<TokenPlan> {
+  const { labels, cfg = 0, maxPn = 16, topK = 0, topP = 0, temperature = 1, prefix, progress, signal } = options;
+  if (tokenizer.family === 'nvg') {
+    throw new InvalidArgumentError('tokenizer', 'a VAR, CART or FlexVAR tokenizer (NVG has its own loop)', 'an NVG tokenizer');
+  }
+  const guidance = options.guidance ?? (tokenizer.family === 'flexvar' ? 'flexvar' : 'var');
+  if (!['var', 'flexvar', 'plain'].includes(guidance)) {
+    throw new InvalidArgumentError('guidance', '"var", "flexvar" or "plain"', describeValue(guidance));
+  }
+  checkNumber(cfg, 'cfg', { min: 0 });
+  const { numClasses, vocabSize } = generator.config;
+  if (!Array.isArray(labels) || labels.length === 0) {
+    throw new InvalidArgumentError('labels', 'a non-empty array of class ids', describeValue(labels));
+  }
+  labels.forEach((l, i) => checkNumber(l, `labels[${i}]`, { min: 0, max: numClasses, integer: true }));
+  if (tokenizer.vocabSize !== vocabSize) {
+    throw new InvalidArgumentError('generator', `a generator over the tokenizer's ${tokenizer.vocabSize} codes`, `${vocabSize} codes`);
+  }
+  const specs = tokenizer.schedule(options.imageSize);
+  const sizes = (options.schedule ?? specs.map((s) => s.size)).map(([h, w]) => [h, w] as [number, number]);
+  const kinds = options.schedule ? sizes.map(() => specs[0]!.kind) : specs.map((s) => s.kind);
+  const fixed = prefix?.steps ?? [];
+  if (fixed.length > sizes.length || fixed.some((s, i) => s.size[0] !== sizes[i]![0] || s.size[1] !== sizes[i]![1])) {
+    throw new InvalidArgumentError('prefix', `steps on the schedule's first grids`, describeValue(fixed.map((s) => s.size.join('×'))));
+  }
+  const seen = options.seenScales ?? (tokenizer.family === 'flexvar' ? FLEXVAR_SEEN_SCALES : 'all');
+  const rng = options.rng ?? (options.seed === undefined ? undefined : new RandomGenerator(options.seed));
+  const B = labels.length;
+  const S = sizes.length;
+  const guided = cfg > 0;
+  const rows = guided ? [...labels, ...labels.map(() => numClasses)] : [...labels];
+
+  const weight = (si: number, [h, w]: [number, number]): number =>
+    guidance === 'plain' ? cfg : guidance === 'var' ? varGuidance(cfg, si, S) : flexVarGuidance(cfg, si, S, Math.max(h, w), maxPn);
+  const stepTopK = ([h, w]: [number, number]): number =>
+    Math.max(h, w) > maxPn && guidance === 'flexvar'
+      ? 1
+      : seen === 'all' || (seen.includes(h) && seen.includes(w))
+        ? topK
+        : 1;
+
+  const plan: TokenPlan = { steps: [] };
+  const cache = generator.createCacheFor(rows, sizes);
+  try {
+    for (let si = 0; si < S; si++) {
+      signal?.throwIfAborted();
+      const size = sizes[si]!;
+      const x_BlCv =
+        si === 0
+          ? null
+          : tf.tidy(() => {
+              const x = tokenizer.nextInput(plan, size);
+              return guided ? tf.concat([x, x], 0) : x;
+            });
+      const logits_BlV = generator.step(cache, x_BlCv);
+      x_BlCv?.dispose();
+      const given = fixed[si];
+      let idx_Bl: tf.Tensor2D;
+      try {
+        idx_Bl = given
+          ? (given.idx_Bl.clone() as tf.Tensor2D)
+          : tf.tidy(() => {
+              const l = size[0] * size[1];
+              const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
+              const flat_NV = tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
+              const k = stepTopK(size);
+              return tf.reshape(sampleTokens(flat_NV, { topK: k, topP, temperature, rng }), [B, l]) as tf.Tensor2D;
+            });
+      } finally {
+        logits_BlV.dispose();
+      }
+      plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
+      await progress?.({ step: si + 1, steps: S, size, plan, cacheBytes: cache.byteLength });
+    }
+  } catch (err) {
+    tf.dispose(plan.steps.map((s) => s.idx_Bl));
+    throw err;
+  } finally {
+    cache.dispose();
+  }
+  return plan;
+}
