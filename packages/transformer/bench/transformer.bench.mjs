@@ -4,6 +4,7 @@
 // 10-scale pass (step by step, as a sampler runs it), for batch 1 and the doubled CFG batch 2.
 //
 //   npm run bench -w @nextdetail/transformer -- [--backends wasm,webgpu,cpu] [--depth 16] [--runs 3] [--cpu-runs 1]
+//                                              [--batches 1,2] [--modes teacher_forced,kv_cached_10_scales]
 //
 // Needs the built package (`npm run build`). stdout: one JSON line per measurement (ms = median over runs; GFLOP/s
 // from the multiply-add count of the linears and attention; numTensors before and after, which must agree).
@@ -11,12 +12,17 @@
 import { parseArgs } from 'node:util';
 
 const { values: opt } = parseArgs({
+  allowNegative: true,
   options: {
     backends: { type: 'string', default: 'wasm,webgpu,cpu' },
     depth: { type: 'string', default: '16' },
     runs: { type: 'string', default: '3' },
     // cpu (and webgpu on a software driver) take minutes per d16 pass.
     'cpu-runs': { type: 'string', default: '1' },
+    // An untimed first pass compiles kernels and fills memory pools.
+    warmup: { type: 'boolean', default: true },
+    batches: { type: 'string', default: '1,2' },
+    modes: { type: 'string', default: 'teacher_forced,kv_cached_10_scales' },
     module: { type: 'string', default: '@nextdetail/transformer' },
   },
 });
@@ -45,15 +51,17 @@ function flops(c, batch, queries, keys) {
   return 2 * batch * macs;
 }
 
+/** Median wall time of `runs` calls of `fn`, and what the last call returned. */
 async function median(runs, fn) {
   const times = [];
+  let last;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
-    await fn();
+    last = await fn();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return { ms: times[Math.floor(times.length / 2)], last };
 }
 
 async function benchBackend(backend) {
@@ -73,8 +81,9 @@ async function benchBackend(backend) {
   const sizes = PATCH_NUMS.map((p) => p * p);
   const cumulative = sizes.map((_, i) => sizes.slice(0, i + 1).reduce((a, b) => a + b, 0));
   try {
-    for (const batch of [1, 2]) {
-      const labels = batch === 1 ? [207] : [207, config.numClasses];
+    for (const batch of opt.batches.split(',').map(Number)) {
+      // batch 2 is one image under CFG: its conditional and unconditional rows.
+      const labels = batch === 2 ? [207, config.numClasses] : Array.from({ length: batch }, () => 207);
       const rng = new RandomGenerator(1);
       const x = rng.normal([batch, L - 1, config.latentChannels]);
       const stepInputs = sizes.slice(1).map((n) => rng.normal([batch, n, config.latentChannels]));
@@ -100,14 +109,17 @@ async function benchBackend(backend) {
         }
       };
 
-      for (const [mode, fn, fl] of [
+      const modes = [
         ['teacher_forced', forward, flops(config, batch, [L], [L])],
         ['kv_cached_10_scales', cached, flops(config, batch, sizes, cumulative)],
-      ]) {
-        log(`${backend}: ${mode}, batch ${batch}: warm-up`);
-        await fn();
+      ].filter(([mode]) => opt.modes.split(',').includes(mode));
+      for (const [mode, fn, fl] of modes) {
+        if (opt.warmup) {
+          log(`${backend}: ${mode}, batch ${batch}: warm-up`);
+          await fn();
+        }
         const before = tf.memory().numTensors;
-        const ms = await median(runs, fn);
+        const { ms, last } = await median(runs, fn);
         const after = tf.memory().numTensors;
         const line = {
           bench: `var_d${DEPTH}_256px_${mode}`,
@@ -120,7 +132,7 @@ async function benchBackend(backend) {
           gflops_per_s: Number((fl / 1e6 / ms).toFixed(2)),
           tensors_before: before,
           tensors_after: after,
-          ...(mode === 'kv_cached_10_scales' ? { cache_bytes: await cached() } : {}),
+          ...(mode === 'kv_cached_10_scales' ? { cache_bytes: last } : {}),
         };
         console.log(JSON.stringify(line));
       }
