@@ -26,4 +26,5 @@ export {
   type GuidanceRule,
   type ScaleLoopOptions,
   type ScaleStepEvent,
+  type MaskedEdit,
 } from './generate/scaleLoop.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, describeValue, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
+import { checkNumber, checkTensor, describeShape, describeValue, InvalidArgumentError, RandomGenerator, resize, ShapeError } from '@nextdetail/core';
 import type { GridStep, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
 import type { ScaleGenerator } from '@nextdetail/transformer';
 import { flexVarGuidance, varGuidance } from '../guidance/guidanceWeights.js';
@@ -27,6 +27,20 @@ export interface ScaleStepEvent {
   cacheBytes: number;
 }
 
+/**
+ * VAR's zero-shot editing (demo_zero_shot_edit.ipynb, digest §1.9) and FlexVAR's in/out-painting (paper §4.4): the
+ * tokens of `reference` (the image's own plan on the same schedule) are teacher-forced where `keep_BHW` is 1, and
+ * generated where it is 0. The mask lies on any grid (e.g. the last scale's or the image's); each step resizes it
+ * bilinearly (half-pixel, PyTorch's align_corners=False) to its grid and keeps positions above 0.5. Steps of at most
+ * `forcedTokens` tokens (VAR: pn² ≤ 3) come wholly from the reference.
+ */
+export interface MaskedEdit {
+  reference: TokenPlan;
+  /** float32 [B, h, w], 1 = keep the reference. */
+  keep_BHW: tf.Tensor3D;
+  forcedTokens?: number;
+}
+
 export interface ScaleLoopOptions {
   /** Class of every image; `numClasses` asks for an unconditional sample. */
   labels: readonly number[];
@@ -51,6 +65,8 @@ export interface ScaleLoopOptions {
   imageSize?: readonly [number, number];
   /** Steps already fixed (teacher forcing): they are fed, not sampled. Not disposed by the loop. */
   prefix?: TokenPlan;
+  /** Masked editing: where `keep` says so, every step takes the reference's tokens instead of sampled ones. */
+  edit?: MaskedEdit;
   progress?: (event: ScaleStepEvent) => void | Promise<void>;
   signal?: AbortSignal;
 }
@@ -89,6 +105,8 @@ export async function generateScalePlan(
   if (fixed.length > sizes.length || fixed.some((s, i) => s.size[0] !== sizes[i]![0] || s.size[1] !== sizes[i]![1])) {
     throw new InvalidArgumentError('prefix', `steps on the schedule's first grids`, describeValue(fixed.map((s) => s.size.join('×'))));
   }
+  const edit = options.edit;
+  if (edit) checkEdit(edit, sizes, labels.length);
   const seen = options.seenScales ?? (tokenizer.family === 'flexvar' ? FLEXVAR_SEEN_SCALES : 'all');
   const rng = options.rng ?? (options.seed === undefined ? undefined : new RandomGenerator(options.seed));
   const B = labels.length;
@@ -121,17 +139,21 @@ export async function generateScalePlan(
       const logits_BlV = generator.step(cache, x_BlCv);
       x_BlCv?.dispose();
       const given = fixed[si];
+      const l = size[0] * size[1];
       let idx_Bl: tf.Tensor2D;
       try {
         idx_Bl = given
           ? (given.idx_Bl.clone() as tf.Tensor2D)
-          : tf.tidy(() => {
-              const l = size[0] * size[1];
-              const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
-              const flat_NV = tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
-              const k = stepTopK(size);
-              return tf.reshape(sampleTokens(flat_NV, { topK: k, topP, temperature, rng }), [B, l]) as tf.Tensor2D;
-            });
+          : edit && l <= (edit.forcedTokens ?? 3)
+            ? (edit.reference.steps[si]!.idx_Bl.clone() as tf.Tensor2D)
+            : tf.tidy(() => {
+                const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
+                const flat_NV = tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
+                const sampled_Bl = tf.reshape(sampleTokens(flat_NV, { topK: stepTopK(size), topP, temperature, rng }), [B, l]);
+                if (!edit) return sampled_Bl as tf.Tensor2D;
+                const keep_Bl = tf.reshape(tf.greater(resize(tf.expandDims(edit.keep_BHW, 3), size, 'bilinear'), 0.5), [B, l]);
+                return tf.where(keep_Bl, edit.reference.steps[si]!.idx_Bl, sampled_Bl) as tf.Tensor2D;
+              });
       } finally {
         logits_BlV.dispose();
       }
@@ -145,4 +167,20 @@ export async function generateScalePlan(
     cache.dispose();
   }
   return plan;
+}
+
+function checkEdit(edit: MaskedEdit, sizes: readonly (readonly [number, number])[], B: number): void {
+  checkTensor(edit.keep_BHW, 'edit.keep_BHW', { rank: 3, dtype: 'float32' });
+  if (edit.keep_BHW.shape[0] !== B) {
+    throw new ShapeError('edit.keep_BHW', `[${B}, h, w] (one mask per image)`, describeShape(edit.keep_BHW.shape));
+  }
+  const steps = edit.reference?.steps ?? [];
+  const fits = steps.length === sizes.length && steps.every((s, i) => s.size[0] === sizes[i]![0] && s.size[1] === sizes[i]![1]);
+  if (!fits || steps.some((s) => s.idx_Bl.shape[0] !== B)) {
+    throw new InvalidArgumentError(
+      'edit.reference',
+      `a plan of ${B} images on the schedule ${sizes.map((z) => z.join('×')).join(', ')}`,
+      steps.map((s) => `${s.idx_Bl.shape[0]}×${s.size.join('×')}`).join(', ') || 'no steps',
+    );
+  }
 }
