@@ -107,7 +107,7 @@ describe(`generateScalePlan on a VAR pipeline [${backendName()}]`, () => {
     const [got, want] = [await ids(plan), await ids(reference)];
     for (const [si, [sh, sw]] of sizes.entries()) {
       const l = sh * sw;
-      const keepHere = tf.tidy(() => tf.reshape(tf.greater(tf.image.resizeBilinear(tf.expandDims(keep, 3), [sh, sw], false, true), 0.5), [2 * l]));
+      const keepHere = tf.tidy(() => tf.reshape(tf.greater(tf.image.resizeBilinear(tf.expandDims(keep, 3) as tf.Tensor4D, [sh, sw], false, true), 0.5), [2 * l]));
       const k = Array.from(await keepHere.data());
       keepHere.dispose();
       got[si]!.forEach((id, i) => {
