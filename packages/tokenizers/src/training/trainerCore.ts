@@ -183,6 +183,9 @@ export class TrainerCore {
       usage: { hits: stepUsage.hits, perplexity: stepUsage.perplexity(), deadCodes: stepUsage.deadCodes() },
     };
     tf.dispose([value, gradNorm, ...kept.ids, ...Object.values(kept.terms), ...kept.fakes, ...kept.reals]);
+    // A macrotask between steps: read-backs on cpu/wasm resolve as microtasks, so a training loop would otherwise keep
+    // the event loop (a page's UI, a worker's messages) blocked for its whole length.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     return report;
   }
 
