@@ -24,7 +24,7 @@ async function ids(list: tf.Tensor[]): Promise<number[][]> {
 async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   expect(a.shape).toEqual(b.shape);
   const [x, y] = [await a.data(), await b.data()];
-  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
+  return Array.from(x).reduce((m, v, i) => Math.max(m, Math.abs(v - y[i]!)), 0);
 }
 
 /** A step's report is complete: finite losses, and usage that counts every id of the step exactly once. */
