@@ -65,30 +65,27 @@ export class NvgGenerator {
     try {
       const host = async (name: string) => (await tensors.get(name)!.data()) as Float32Array;
       const baseRopeIds = Float32Array.from(await host('rope_ids'));
-      const blocks: [string, number, number, number][] = [
-        ...Array.from({ length: config.depth }, (_, i): [string, number, number, number] => [`content_blocks.${i}`, config.width, config.heads, config.mlpHidden]),
-        ...Array.from({ length: config.structureDepth }, (_, i): [string, number, number, number] => [
-          `structure_blocks.${i}`,
-          config.structureWidth,
-          config.structureHeads,
-          config.structureMlpHidden,
-        ]),
+      const stack = (name: string, depth: number, d: number, heads: number, mlp: number) =>
+        Array.from({ length: depth }, (_, i) => ({ block: `${name}.${i}`, d, heads, mlp }));
+      const blocks = [
+        ...stack('content_blocks', config.depth, config.width, config.heads, config.mlpHidden),
+        ...stack('structure_blocks', config.structureDepth, config.structureWidth, config.structureHeads, config.structureMlpHidden),
       ];
       const blockNames = new Set<string>();
-      for (const [block, d, heads, mlp] of blocks) {
-        const names = ['modulation.lin.weight', 'modulation.lin.bias', 'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias'];
-        names.push('norm.query_norm.scale', 'norm.key_norm.scale');
-        for (const n of names) blockNames.add(`${block}.${n}`);
-        const [mw, mb, w1, b1, w2, b2, qs, ks] = await Promise.all(names.map((n) => host(`${block}.${n}`)));
+      for (const { block, d, heads, mlp } of blocks) {
+        const read = async (suffix: string) => {
+          blockNames.add(`${block}.${suffix}`);
+          return host(`${block}.${suffix}`);
+        };
         const sd = {
-          modulationWeight: mw!,
-          modulationBias: mb!,
-          linear1Weight: w1!,
-          linear1Bias: b1!,
-          linear2Weight: w2!,
-          linear2Bias: b2!,
-          queryScale: qs!,
-          keyScale: ks!,
+          modulationWeight: await read('modulation.lin.weight'),
+          modulationBias: await read('modulation.lin.bias'),
+          linear1Weight: await read('linear1.weight'),
+          linear1Bias: await read('linear1.bias'),
+          linear2Weight: await read('linear2.weight'),
+          linear2Bias: await read('linear2.bias'),
+          queryScale: await read('norm.query_norm.scale'),
+          keyScale: await read('norm.key_norm.scale'),
         };
         splitBlockTensors(sd, d, heads, mlp).forEach(({ data, shape }, k) => {
           const t = tf.tensor(data, shape, 'float32');
