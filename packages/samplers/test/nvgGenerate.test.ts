@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, RandomGenerator, ShapeError } from '@nextdetail/core';
 import { GranularityQuantizer } from '@nextdetail/tokenizers';
 import { NvgGenerator } from '../../transformer/src/nvg/nvgGenerator.js';
-import { linspace } from '../src/nvg/flowSchedule.js';
+import { linspace } from '../src/guidance/guidanceWeights.js';
 import { nvgGenerate } from '../src/nvg/nvgGenerate.js';
 import { nvgStage } from '../src/nvg/nvgStage.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
@@ -106,6 +106,31 @@ for (const file of files) {
         else expect(found.next.ok, `canvas_final max error ${found.next.maxError}`).toBe(true);
       });
     }
+
+    it(`${name}: a sampled stage (top-p 0.5, Gumbel splits) is reproducible from its seed and draws tokens in [0, V), leak-free`, { timeout: 600_000 }, async () => {
+      const s = generator.config.structureStages;
+      const run = async (seed: number) =>
+        expectNoLeaks(async () => {
+          const { tokens_BSP, labels_BP } = await recordedInputs(s);
+          const rng = new RandomGenerator(seed);
+          const result = await nvgStage(
+            generator,
+            quantizer,
+            { tokens_BSP, labels_BP, classLabels_B, stage: s, structureNoise_BPW: noise_BPW },
+            { contentCfg: contentCfg[s]!, structureCfg: null, structureSteps: 1, topP: 0.5, rng, gumbel: rng },
+          );
+          const values = { tokens: Array.from(await result.tokens_BP.data()), next: Array.from(await result.nextLabels_BP!.data()) };
+          tf.dispose([tokens_BSP, labels_BP, result.logits_BKV, result.tokens_BP, result.tokens_BSP, result.canvas_BPC, result.nextLabels_BP!]);
+          return values;
+        });
+      const [a, again] = [await run(4), await run(4)];
+      expect(a).toEqual(again);
+      expect(a.tokens.every((t) => t >= 0 && t < generator.config.vocabSize)).toBe(true);
+      // Every stage-s cluster is split into two halves of equal size.
+      const counts = new Map<number, number>();
+      for (const l of a.next) counts.set(l, (counts.get(l) ?? 0) + 1);
+      expect(new Set(counts.values()).size).toBe(1);
+    });
 
     it(`${name}: nvgGenerate refuses bad options with typed errors, leak-free`, async () => {
       await expectNoLeaks(async () => {

@@ -31,13 +31,3 @@ export function flowSchedule(steps: number, seqLen: number): Float32Array {
   }
   return times;
 }
-
-/** `count` values from `start` to `end` (numpy/torch linspace, float64), e.g. the per-stage CFG scales. */
-export function linspace(start: number, end: number, count: number): number[] {
-  checkNumber(count, 'count', { integer: true, min: 1 });
-  checkNumber(start, 'start');
-  checkNumber(end, 'end');
-  if (count === 1) return [start];
-  const step = (end - start) / (count - 1);
-  return Array.from({ length: count }, (_, i) => (i === count - 1 ? end : start + i * step));
-}

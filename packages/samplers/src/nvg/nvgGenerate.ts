@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkTensor, describeShape, describeValue, InvalidArgumentError, type RandomGenerator, ShapeError } from '@nextdetail/core';
 import type { GranularityQuantizer } from '@nextdetail/tokenizers';
-import { linspace } from './flowSchedule.js';
+import { linspace } from '../guidance/guidanceWeights.js';
+import { nvgTopPSchedule } from '../schedules/nvgSchedules.js';
 import type { NvgNetworks } from './nvgNetworks.js';
 import { nvgStage } from './nvgStage.js';
-import { negativeLogSequence } from './tokenSampling.js';
 
 export interface NvgGenerateOptions {
   /** Per-stage content CFG scales, or [start, end] for linspace(start, end, S) (default [1, 3.5]). */
@@ -15,7 +15,7 @@ export interface NvgGenerateOptions {
   structureSteps?: number;
   /** top-k of the token draws (default 0: off; 1 is greedy). */
   topK?: number;
-  /** Per-stage top-p, or [start, end] for negativeLogSequence(start, end, S) (default [1, 0.5]). */
+  /** Per-stage Hugging Face top-p, or [start, end] for nvgTopPSchedule(S, start, end) (default [1, 0.5]). */
   topP?: number[];
   temperature?: number;
   /** Gumbel-top-k structure splits (default false: deterministic top-k). */
@@ -38,7 +38,9 @@ export type NvgGeneration = {
   logits: tf.Tensor[];
 };
 
-function perStage(values: number[] | undefined, fallback: [number, number], stages: number, argument: string, curve = linspace): number[] {
+type StageCurve = (start: number, end: number, stages: number) => number[];
+
+function perStage(values: number[] | undefined, fallback: [number, number], stages: number, argument: string, curve: StageCurve = linspace): number[] {
   const v = values ?? fallback;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x)) || (v.length !== 2 && v.length !== stages)) {
     throw new InvalidArgumentError(argument, `[start, end] or ${stages} per-stage numbers`, describeValue(v));
@@ -63,7 +65,7 @@ export async function nvgGenerate(
   const batch = classLabels_B.shape[0];
   const contentCfg = perStage(options.contentCfg, [1, 3.5], c.stages, 'contentCfg');
   const structureCfg = perStage(options.structureCfg, [1, 2.5], c.stages, 'structureCfg');
-  const topP = perStage(options.topP, [1, 0.5], c.stages, 'topP', negativeLogSequence);
+  const topP = perStage(options.topP, [1, 0.5], c.stages, 'topP', (start, end, n) => nvgTopPSchedule(n, start, end));
   const { structureSteps = 25, topK = 0, temperature = 1, gumbelSplits = false, rng } = options;
   if (gumbelSplits && !rng) throw new InvalidArgumentError('rng', 'a RandomGenerator (gumbelSplits is random)', 'undefined');
   let noise_BPW: tf.Tensor;

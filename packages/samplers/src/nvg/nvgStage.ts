@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
 import { type GranularityQuantizer, structureBits } from '@nextdetail/tokenizers';
-import { guide, twice, withUnconditional } from './classifierFreeGuidance.js';
+import { guidedLogits } from '../guidance/guidedLogits.js';
+import { sampleTokens } from '../sampling/sampleTokens.js';
 import type { NvgNetworks } from './nvgNetworks.js';
 import { splitClusters } from './structureSplit.js';
 import { sampleStructureCode } from './structureFlow.js';
-import { sampleTokens, type TokenSamplingOptions } from './tokenSampling.js';
+import { twice, withUnconditional } from './unconditionalBatch.js';
 
 export interface NvgStageInput {
   /** Tokens of every position at every stage, int32 [B, S, P]; only stages before `stage` are read. */
@@ -18,7 +19,14 @@ export interface NvgStageInput {
   structureNoise_BPW: tf.Tensor;
 }
 
-export interface NvgStageOptions extends TokenSamplingOptions {
+export interface NvgStageOptions {
+  /** Keep the k most likely tokens (0: all); 1 is greedy and needs no generator. */
+  topK?: number;
+  /** Hugging Face (descending) top-p of the draws (0: off). */
+  topP?: number;
+  temperature?: number;
+  /** The generator of the token draws; required unless topK = 1. */
+  rng?: RandomGenerator;
   /** CFG scale of the content logits (null: conditional only). */
   contentCfg: number | null;
   /** CFG scale of the structure velocity (null: conditional only). */
@@ -97,12 +105,13 @@ export async function nvgStage(
       const classes = guided ? withUnconditional(classLabels_B, c.numClasses) : classLabels_B;
       const x0 = networks.content.apply({ canvas_BPC: canvas, classLabels_B: classes, stage, rope });
       const logits = networks.content.clusterLogits(x0, canvas, labels, stage);
-      return guided ? guide(logits, options.contentCfg!) : logits;
+      return guided ? guidedLogits(logits, options.contentCfg!, 'plain') : logits;
     });
     const vocab = logits_BKV.shape[2]!;
     const flat = tf.reshape(logits_BKV, [batch * clusters, vocab]);
     owned.push(flat);
-    const clusterTokens_N = await sampleTokens(flat, options);
+    const { topK = 0, topP = 0, temperature = 1, rng } = options;
+    const clusterTokens_N = sampleTokens(flat as tf.Tensor2D, { topK, topP, topPRule: 'descending', temperature, ...(rng ? { rng } : {}) });
     owned.push(clusterTokens_N);
     const [tokens_BP, nextTokens_BSP] = tf.tidy(() => {
       const offset_B1 = tf.reshape(tf.range(0, batch * clusters, clusters, 'int32'), [batch, 1]);

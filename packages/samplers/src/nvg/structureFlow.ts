@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkTensor, describeShape, ShapeError } from '@nextdetail/core';
-import { guide, twice, withUnconditional } from './classifierFreeGuidance.js';
+import { guidedLogits } from '../guidance/guidedLogits.js';
+import { twice, withUnconditional } from './unconditionalBatch.js';
 import { flowSchedule } from './flowSchedule.js';
 import type { NvgNetworks } from './nvgNetworks.js';
 
@@ -57,11 +58,14 @@ export async function sampleStructureCode(networks: NvgNetworks, input: Structur
       const next = tf.tidy(() => {
         const z = guided ? twice(z_BPW) : z_BPW;
         const v = networks.structure.apply({ z_BPW: z, canvas_BPC: canvas, classLabels_B: classes, stage, t, rope });
-        const stepped = tf.add(z_BPW, tf.mul(guided ? guide(v, cfgScale) : v, dt));
+        const stepped = tf.add(z_BPW, tf.mul(guided ? guidedLogits(v, cfgScale, 'plain') : v, dt));
         return tf.add(tf.mul(stepped, tf.sub(1, known_W)), tf.mul(sv_BPW, known_W));
       });
       z_BPW.dispose();
       z_BPW = next;
+      // CPU-side backends run every op synchronously: yield between steps so that a page (or a test runner) stays
+      // responsive during a long flow.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
     return z_BPW;
   } catch (err) {
