@@ -28,3 +28,13 @@ export {
   type ScaleStepEvent,
   type MaskedEdit,
 } from './generate/scaleLoop.js';
+export {
+  generate,
+  editImages,
+  refineImages,
+  extendImages,
+  type Generation,
+  type ImageEditOptions,
+  type RefineOptions,
+  type ExtendOptions,
+} from './generate/imageGeneration.js';

@@ -1,13 +1,12 @@
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, RandomGenerator, ShapeError } from '@nextdetail/core';
-import { readSafetensorsFile } from '@nextdetail/core/node';
-import { type TokenPlan, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
-import { VarGenerator } from '@nextdetail/transformer';
+import type { TokenPlan, VarTokenizer } from '@nextdetail/tokenizers';
+import type { VarGenerator } from '@nextdetail/transformer';
 import { backendName, expectNoLeaks } from '../../../test/backend';
 import { openFixtures } from '../../../test/fixtures';
 import { generateScalePlan, type ScaleStepEvent } from '../src/index';
+import { disposePlan, planIds, varPipeline } from './pipelines';
 
 // Behaviour of the next-scale loop on a complete VAR pipeline (the reference VQVAE and transformer fixtures, random
 // weights): seeding, progress, cancellation, teacher-forced prefixes and masked editing.
@@ -16,27 +15,13 @@ let tokenizer: VarTokenizer;
 let generator: VarGenerator;
 let reference: TokenPlan;
 
-async function ids(plan: TokenPlan): Promise<number[][]> {
-  return Promise.all(plan.steps.map(async (s) => Array.from(await s.idx_Bl.data())));
-}
-
-function disposePlan(plan: TokenPlan): void {
-  tf.dispose(plan.steps.map((s) => s.idx_Bl));
-}
-
 beforeAll(async () => {
   const [file] = await openFixtures('var_transformer');
-  const spec = JSON.parse(file!.metadata.spec_json ?? '{}') as { vae_fixture: string };
-  const vaeFile = await readSafetensorsFile(join(dirname(file!.name), spec.vae_fixture));
-  const { VQVAE } = JSON.parse(vaeFile.metadata.config_json ?? '{}') as { VQVAE: Record<string, unknown> };
-  tokenizer = await VarTokenizer.fromStateDict(vaeFile, varTokenizerConfigFromReference(VQVAE));
-  const img = await vaeFile.tensor('in.img');
-  const img_BHWC = tf.transpose(img, [0, 2, 3, 1]) as tf.Tensor4D;
-  reference = await tokenizer.encode(img_BHWC);
-  tf.dispose([img, img_BHWC]);
-  await vaeFile.close();
-  generator = await VarGenerator.fromStateDict(file!);
+  let images_BHWC: tf.Tensor4D;
+  ({ tokenizer, generator, images_BHWC } = await varPipeline(file!));
   await file!.close();
+  reference = await tokenizer.encode(images_BHWC);
+  images_BHWC.dispose();
 });
 
 afterAll(() => {
@@ -59,7 +44,7 @@ describe(`generateScalePlan on a VAR pipeline [${backendName()}]`, () => {
       });
     const [a, b, c] = await expectNoLeaks(async () => {
       const plans = [await run(5), await run(5), await run(6)];
-      const out = await Promise.all(plans.map(ids));
+      const out = await Promise.all(plans.map(planIds));
       plans.forEach(disposePlan);
       return out;
     });
@@ -91,7 +76,7 @@ describe(`generateScalePlan on a VAR pipeline [${backendName()}]`, () => {
   it('feeds a teacher-forced prefix instead of sampling it', async () => {
     const prefix: TokenPlan = { steps: reference.steps.slice(0, 2) };
     const plan = await generateScalePlan(tokenizer, generator, { labels: [3, 4], seed: 1, prefix });
-    const [got, want] = [await ids(plan), await ids(reference)];
+    const [got, want] = [await planIds(plan), await planIds(reference)];
     expect(got.slice(0, 2)).toEqual(want.slice(0, 2));
     disposePlan(plan);
   });
@@ -104,7 +89,7 @@ describe(`generateScalePlan on a VAR pipeline [${backendName()}]`, () => {
     const before = tf.memory().numTensors;
     const plan = await generateScalePlan(tokenizer, generator, { labels: [5, 6], seed: 3, topK: 4, edit: { reference, keep_BHW: keep } });
     expect(tf.memory().numTensors - before, 'only the plan is new').toBe(plan.steps.length);
-    const [got, want] = [await ids(plan), await ids(reference)];
+    const [got, want] = [await planIds(plan), await planIds(reference)];
     for (const [si, [sh, sw]] of sizes.entries()) {
       const l = sh * sw;
       const keepHere = tf.tidy(() => tf.reshape(tf.greater(tf.image.resizeBilinear(tf.expandDims(keep, 3) as tf.Tensor4D, [sh, sw], false, true), 0.5), [2 * l]));
@@ -118,7 +103,7 @@ describe(`generateScalePlan on a VAR pipeline [${backendName()}]`, () => {
     expect(got[sizes.length - 1]).not.toEqual(want[sizes.length - 1]);
     const all = tf.onesLike(keep) as tf.Tensor3D;
     const full = await generateScalePlan(tokenizer, generator, { labels: [5, 6], seed: 3, topK: 4, edit: { reference, keep_BHW: all } });
-    expect(await ids(full)).toEqual(want);
+    expect(await planIds(full)).toEqual(want);
     tf.dispose([keep, all]);
     disposePlan(plan);
     disposePlan(full);

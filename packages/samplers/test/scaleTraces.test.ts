@@ -1,14 +1,10 @@
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TensorSource } from '@nextdetail/core';
-import { readSafetensorsFile } from '@nextdetail/core/node';
-import { FlexVae, FlexVarTokenizer, type FlexVaeConfig, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
-import { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
 import { backendName, expectNoLeaks } from '../../../test/backend';
 import { openFixtures } from '../../../test/fixtures';
-import { syntheticSource } from '../../tokenizers/test/helpers';
 import { generateScalePlan } from '../src/index';
+import { flexVarPipeline, labelsOf, varPipeline } from './pipelines';
 
 // The loop reproduces the reference's greedy inference traces (top_k = 1): VAR's autoregressive_infer_cfg for every
 // `kind: var_transformer` fixture (cfg from the key) and FlexVAR's traces of every `kind: flexvar` fixture (schedule,
@@ -17,13 +13,6 @@ const NEAR_TIE_ALLOWANCE = 2;
 
 async function ids(t: tf.Tensor): Promise<number[]> {
   return Array.from(await t.data());
-}
-
-async function labelsOf(file: { tensor(name: string): Promise<tf.Tensor> }): Promise<number[]> {
-  const t = await file.tensor('in.label');
-  const out = await ids(t);
-  t.dispose();
-  return out;
 }
 
 const varFiles = await openFixtures('var_transformer');
@@ -37,12 +26,8 @@ describe(`generateScalePlan vs VAR's greedy traces [${backendName()}]`, () => {
     const name = basename(file.name);
     const cfgs = [...new Set(file.keys().flatMap((k) => /^out\.infer_cfg([\d.]+)\.fhat$/.exec(k)?.[1] ?? []))];
     it(`${name}: every infer_cfg trace (${cfgs.join(', ')}) — token ids exact, final f̂ ≤ 1e-4, leak-free`, async () => {
-      const spec = JSON.parse(file.metadata.spec_json ?? '{}') as { vae_fixture: string };
-      const vaeFile = await readSafetensorsFile(join(dirname(file.name), spec.vae_fixture));
-      const { VQVAE } = JSON.parse(vaeFile.metadata.config_json ?? '{}') as { VQVAE: Record<string, unknown> };
-      const tokenizer = await VarTokenizer.fromStateDict(vaeFile, varTokenizerConfigFromReference(VQVAE));
-      await vaeFile.close();
-      const generator = await VarGenerator.fromStateDict(file);
+      const { tokenizer, generator, images_BHWC } = await varPipeline(file);
+      images_BHWC.dispose();
       const labels = await labelsOf(file);
       try {
         for (const g of cfgs) {
@@ -77,33 +62,15 @@ interface FlexTrace {
   top_k: number;
 }
 
-/** A FlexVAR tokenizer with the fixture's codebook; its CNN (random) is never used by the loop. */
-function flexTokenizerSource(file: TensorSource, vae: FlexVaeConfig): TensorSource {
-  const shapes = Object.fromEntries(Object.entries(FlexVae.stateDictSpec(vae)).map(([k, p]) => [k, [...p.shape]]));
-  const cnn = syntheticSource(shapes);
-  const key = 'quantize.embedding.weight';
-  return {
-    keys: () => [...cnn.keys(), key],
-    info: (n) => (n === key ? file.info(key) : cnn.info(n)),
-    tensor: (n) => (n === key ? file.tensor(key) : cnn.tensor(n)),
-  };
-}
-
 describe(`generateScalePlan vs FlexVAR's greedy traces [${backendName()}]`, () => {
   it('finds flexvar fixtures', () => expect(flexFiles.length).toBeGreaterThan(0));
 
   for (const file of flexFiles) {
     const name = basename(file.name);
-    const { traces, train_patch_nums } = JSON.parse(file.metadata.spec_json ?? '{}') as {
-      traces: Record<string, FlexTrace>;
-      train_patch_nums: number[];
-    };
+    const { traces } = JSON.parse(file.metadata.spec_json ?? '{}') as { traces: Record<string, FlexTrace> };
     for (const [tag, trace] of Object.entries(traces)) {
       it(`${name}: trace ${tag} (${trace.cfg_mode} cfg ${trace.cfg}, [${trace.patch_nums.join(',')}]) token ids, leak-free`, async () => {
-        const [, cv] = file.info('quantize.embedding.weight').shape as [number, number];
-        const vae: FlexVaeConfig = { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 8, codebookEmbedDim: cv };
-        const tokenizer = await FlexVarTokenizer.fromStateDict(flexTokenizerSource(file, vae), { vae, patchNums: train_patch_nums });
-        const generator = await FlexVarGenerator.fromStateDict(file, undefined, { prefix: 'flexvar.' });
+        const { tokenizer, generator } = await flexVarPipeline(file);
         const labels = await labelsOf(file);
         let mismatches = 0;
         try {

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { fromTorchLayout, resampleWeights, type TensorSource } from '@nextdetail/core';
 import type { SafetensorsFile } from '@nextdetail/core/node';
+import type { VarTokenizerConfig } from '../src/varTokenizer.js';
+import { VarVqvae } from '../src/vqvae/varVqvae.js';
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
 
@@ -94,4 +96,27 @@ export async function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const v = (await d.data())[0]!;
   d.dispose();
   return v;
+}
+
+/** Two levels (factor 2), one block per level, z 4: milliseconds on any backend. */
+export const TINY_VAR_TOKENIZER: VarTokenizerConfig = {
+  vae: { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 4, vocabSize: 16 },
+  quantizer: { vocabSize: 16, cvae: 4, patchNums: [1, 2, [3, 2], 4], quantResi: 0.5, shareQuantResi: 4 },
+};
+
+/** The VQVAE of TINY_VAR_TOKENIZER with smooth synthetic CNN weights, an N(0, 1) codebook and small Phi convolutions. */
+export function tinyVarTokenizerSource(): TensorSource {
+  const shapes: Record<string, number[]> = Object.fromEntries(
+    Object.entries(VarVqvae.stateDictSpec(TINY_VAR_TOKENIZER.vae)).map(([k, p]) => [k, [...p.shape]]),
+  );
+  for (let k = 0; k < 4; k++) {
+    shapes[`quantize.quant_resi.qresi_ls.${k}.weight`] = [4, 4, 3, 3];
+    shapes[`quantize.quant_resi.qresi_ls.${k}.bias`] = [4];
+  }
+  const cnn = syntheticSource(shapes, 0.1);
+  return {
+    keys: () => [...cnn.keys(), 'quantize.embedding.weight'],
+    info: (name) => (name === 'quantize.embedding.weight' ? { dtype: 'F32', shape: [16, 4] } : cnn.info(name)),
+    tensor: async (name) => (name === 'quantize.embedding.weight' ? tf.tensor2d(normals(64, 5), [16, 4]) : cnn.tensor(name)),
+  };
 }

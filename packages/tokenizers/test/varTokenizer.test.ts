@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, ShapeError, type TensorSource } from '@nextdetail/core';
+import { InvalidArgumentError, ShapeError } from '@nextdetail/core';
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
-import { VarTokenizer, type VarTokenizerConfig, varTokenizerConfigFromReference } from '../src/varTokenizer.js';
+import { VarTokenizer, varTokenizerConfigFromReference } from '../src/varTokenizer.js';
 import type { TokenPlan } from '../src/tokenizer.js';
-import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { maxAbsDiff, normals, readNhwc, syntheticSource, thrown } from './helpers.js';
+import { maxAbsDiff, readNhwc, thrown, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from './helpers.js';
 
 const fixtures: SafetensorsFile[] = [];
 for (const path of listFixtures('reference', '.safetensors')) {
@@ -70,29 +69,6 @@ describe(`VarTokenizer (Tokenizer interface) end to end vs reference fixtures [$
   }
 });
 
-/** Two levels (factor 2), one block per level, z 4: milliseconds on any backend. */
-const CONFIG: VarTokenizerConfig = {
-  vae: { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 4, vocabSize: 16 },
-  quantizer: { vocabSize: 16, cvae: 4, patchNums: [1, 2, [3, 2], 4], quantResi: 0.5, shareQuantResi: 4 },
-};
-
-/** The VQVAE of CONFIG with smooth synthetic CNN weights, an N(0, 1) codebook and small Phi convolutions. */
-function tinySource(): TensorSource {
-  const shapes: Record<string, number[]> = Object.fromEntries(
-    Object.entries(VarVqvae.stateDictSpec(CONFIG.vae)).map(([k, p]) => [k, [...p.shape]]),
-  );
-  for (let k = 0; k < 4; k++) {
-    shapes[`quantize.quant_resi.qresi_ls.${k}.weight`] = [4, 4, 3, 3];
-    shapes[`quantize.quant_resi.qresi_ls.${k}.bias`] = [4];
-  }
-  const cnn = syntheticSource(shapes, 0.1);
-  return {
-    keys: () => [...cnn.keys(), 'quantize.embedding.weight'],
-    info: (name) => (name === 'quantize.embedding.weight' ? { dtype: 'F32', shape: [16, 4] } : cnn.info(name)),
-    tensor: async (name) => (name === 'quantize.embedding.weight' ? tf.tensor2d(normals(64, 5), [16, 4]) : cnn.tensor(name)),
-  };
-}
-
 function images(b: number, h: number, w: number): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from({ length: b * h * w * 3 }, (_, i) => Math.sin(0.37 * i) * Math.cos(0.05 * i)), [b, h, w, 3]);
 }
@@ -101,7 +77,7 @@ describe(`VarTokenizer on a tiny random-weight VQVAE [${backendName()}]`, () => 
   let tokenizer: VarTokenizer;
   let img_BHWC: tf.Tensor4D;
   beforeAll(async () => {
-    tokenizer = await VarTokenizer.fromStateDict(tinySource(), CONFIG);
+    tokenizer = await VarTokenizer.fromStateDict(tinyVarTokenizerSource(), TINY_VAR_TOKENIZER);
     img_BHWC = images(2, 8, 8);
   });
   afterAll(() => {

@@ -1,0 +1,112 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkNumber, checkTensor, describeShape, InvalidArgumentError, resize, ShapeError } from '@nextdetail/core';
+import type { TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
+import type { ScaleGenerator } from '@nextdetail/transformer';
+import { generateScalePlan, type ScaleLoopOptions } from './scaleLoop.js';
+
+/** Images NHWC in the tokenizer's output range and the plan they were decoded from; the caller owns both. */
+export type Generation = { images_BHWC: tf.Tensor4D; plan: TokenPlan };
+
+function disposePlan(plan: TokenPlan): void {
+  tf.dispose(plan.steps.map((s) => s.idx_Bl));
+}
+
+async function decoded(tokenizer: Tokenizer, plan: Promise<TokenPlan>): Promise<Generation> {
+  const p = await plan;
+  try {
+    return { images_BHWC: tokenizer.decode(p), plan: p };
+  } catch (err) {
+    disposePlan(p);
+    throw err;
+  }
+}
+
+/** Class-conditional generation with VAR, CART or FlexVAR: the next-scale loop, then the tokenizer's decoder. */
+export function generate(tokenizer: Tokenizer, generator: ScaleGenerator, options: ScaleLoopOptions): Promise<Generation> {
+  return decoded(tokenizer, generateScalePlan(tokenizer, generator, options));
+}
+
+export type ImageEditOptions = Omit<ScaleLoopOptions, 'edit' | 'prefix' | 'imageSize' | 'schedule'> & {
+  /** The images to edit, NHWC in [−1, 1]. */
+  images_BHWC: tf.Tensor4D;
+  /** float32 [B, h, w] on any grid (the image's, the last scale's): 1 keeps the image, 0 regenerates. */
+  keep_BHW: tf.Tensor3D;
+  /** Steps with at most this many tokens come wholly from the image (VAR's notebook: 3). */
+  forcedTokens?: number;
+};
+
+/**
+ * In-painting (keep = 0 inside the hole), out-painting (keep = 1 only on the known part) and class-conditional
+ * editing (VAR's zero-shot edit, FlexVAR §4.4): the images' own tokens are teacher-forced where the mask keeps, the
+ * rest is generated for `labels`.
+ */
+export async function editImages(tokenizer: Tokenizer, generator: ScaleGenerator, options: ImageEditOptions): Promise<Generation> {
+  const { images_BHWC, keep_BHW, forcedTokens, ...loop } = options;
+  checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+  const reference = await tokenizer.encode(images_BHWC);
+  try {
+    const schedule = reference.steps.map((s) => s.size);
+    return await decoded(tokenizer, generateScalePlan(tokenizer, generator, { ...loop, schedule, edit: { reference, keep_BHW, forcedTokens } }));
+  } finally {
+    disposePlan(reference);
+  }
+}
+
+export type RefineOptions = Omit<ScaleLoopOptions, 'edit' | 'prefix' | 'imageSize' | 'schedule'> & {
+  images_BHWC: tf.Tensor4D;
+  /** The output image size [H, W] (larger than the input: FlexVAR's zero-shot refinement). */
+  size: readonly [number, number];
+  /** How many coarse steps are taken from the (bicubically enlarged) input; the finer ones are generated. */
+  fixedSteps: number;
+};
+
+/**
+ * FlexVAR §4.4 "refine image at high resolution": the input is enlarged to `size`, its coarse steps are teacher-forced
+ * and the model generates the detail of the finer scales at the new resolution.
+ */
+export async function refineImages(tokenizer: Tokenizer, generator: ScaleGenerator, options: RefineOptions): Promise<Generation> {
+  const { images_BHWC, size, fixedSteps, ...loop } = options;
+  checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+  checkNumber(fixedSteps, 'fixedSteps', { min: 1, integer: true });
+  const enlarged = tf.tidy(() => tf.clipByValue(resize(images_BHWC, size, 'bicubic'), -1, 1) as tf.Tensor4D);
+  const reference = await tokenizer.encode(enlarged).finally(() => enlarged.dispose());
+  try {
+    if (fixedSteps >= reference.steps.length) {
+      throw new InvalidArgumentError('fixedSteps', `fewer than the ${reference.steps.length} steps at ${size.join('×')}`, String(fixedSteps));
+    }
+    const schedule = reference.steps.map((s) => s.size);
+    const prefix = { steps: reference.steps.slice(0, fixedSteps) };
+    return await decoded(tokenizer, generateScalePlan(tokenizer, generator, { ...loop, schedule, prefix }));
+  } finally {
+    disposePlan(reference);
+  }
+}
+
+export type ExtendOptions = Omit<ImageEditOptions, 'keep_BHW' | 'images_BHWC'> & {
+  images_BHWC: tf.Tensor4D;
+  /** The output size [H, W], at least the input's on both sides (e.g. another aspect ratio). */
+  size: readonly [number, number];
+  /** Where the input's top-left corner goes (default: centred). */
+  offset?: readonly [number, number];
+};
+
+/** FlexVAR §4.4 image expansion: the input is placed on a larger canvas and everything around it is generated. */
+export async function extendImages(tokenizer: Tokenizer, generator: ScaleGenerator, options: ExtendOptions): Promise<Generation> {
+  const { images_BHWC, size, offset, ...edit } = options;
+  checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
+  const [B, h, w] = images_BHWC.shape;
+  const [H, W] = size;
+  if (!(H >= h && W >= w)) throw new ShapeError('size', `at least the input's ${h}×${w}`, describeShape([...size]));
+  const [top, left] = offset ?? [Math.floor((H - h) / 2), Math.floor((W - w) / 2)];
+  if (!(top >= 0 && left >= 0 && top + h <= H && left + w <= W)) {
+    throw new InvalidArgumentError('offset', `a position that keeps the ${h}×${w} input inside ${H}×${W}`, `${top}, ${left}`);
+  }
+  const pads: [number, number][] = [[0, 0], [top, H - h - top], [left, W - w - left]];
+  const canvas = tf.tidy(() => tf.pad(images_BHWC, [...pads, [0, 0]]) as tf.Tensor4D);
+  const keep = tf.tidy(() => tf.pad(tf.ones([B, h, w]), pads) as tf.Tensor3D);
+  try {
+    return await editImages(tokenizer, generator, { ...edit, images_BHWC: canvas, keep_BHW: keep });
+  } finally {
+    tf.dispose([canvas, keep]);
+  }
+}

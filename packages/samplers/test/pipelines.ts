@@ -1,0 +1,79 @@
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorSource } from '@nextdetail/core';
+import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
+import { FlexVae, type FlexVaeConfig, FlexVarTokenizer, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
+import { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
+import { RandomGenerator } from '@nextdetail/core';
+import { syntheticSource, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
+
+// Complete pipelines built from the reference fixtures (random weights), shared by the samplers tests.
+
+/** The VQVAE fixture a `var_transformer` fixture names, as a VarTokenizer, and the transformer. */
+export async function varPipeline(file: SafetensorsFile): Promise<{ tokenizer: VarTokenizer; generator: VarGenerator; images_BHWC: tf.Tensor4D }> {
+  const spec = JSON.parse(file.metadata.spec_json ?? '{}') as { vae_fixture: string };
+  const vaeFile = await readSafetensorsFile(join(dirname(file.name), spec.vae_fixture));
+  try {
+    const { VQVAE } = JSON.parse(vaeFile.metadata.config_json ?? '{}') as { VQVAE: Record<string, unknown> };
+    const tokenizer = await VarTokenizer.fromStateDict(vaeFile, varTokenizerConfigFromReference(VQVAE));
+    const img = await vaeFile.tensor('in.img');
+    const images_BHWC = tf.transpose(img, [0, 2, 3, 1]) as tf.Tensor4D;
+    img.dispose();
+    return { tokenizer, generator: await VarGenerator.fromStateDict(file), images_BHWC };
+  } finally {
+    await vaeFile.close();
+  }
+}
+
+/**
+ * A FlexVAR tokenizer whose codebook is the `flexvar` fixture's (its two-level CNN has smooth synthetic weights:
+ * the next-scale inputs depend only on the codebook), and the fixture's transformer.
+ */
+export async function flexVarPipeline(file: SafetensorsFile): Promise<{ tokenizer: FlexVarTokenizer; generator: FlexVarGenerator }> {
+  const [, cv] = file.info('quantize.embedding.weight').shape as [number, number];
+  const vae: FlexVaeConfig = { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 8, codebookEmbedDim: cv };
+  const shapes = Object.fromEntries(Object.entries(FlexVae.stateDictSpec(vae)).map(([k, p]) => [k, [...p.shape]]));
+  const cnn = syntheticSource(shapes);
+  const key = 'quantize.embedding.weight';
+  const source: TensorSource = {
+    keys: () => [...cnn.keys(), key],
+    info: (n) => (n === key ? file.info(key) : cnn.info(n)),
+    tensor: (n) => (n === key ? file.tensor(key) : cnn.tensor(n)),
+  };
+  const { train_patch_nums } = JSON.parse(file.metadata.spec_json ?? '{}') as { train_patch_nums: number[] };
+  const tokenizer = await FlexVarTokenizer.fromStateDict(source, { vae, patchNums: train_patch_nums });
+  const generator = await FlexVarGenerator.fromStateDict(file, undefined, { prefix: 'flexvar.' });
+  return { tokenizer, generator };
+}
+
+/**
+ * A VAR pipeline that runs in milliseconds on any backend: the tokenizer tests' tiny VQVAE (8 × 8 images, factor 2,
+ * 16 codes, schedule 1, 2, 3, 4) and a freshly initialised one-block transformer for 10 classes.
+ */
+export async function tinyVarPipeline(): Promise<{ tokenizer: VarTokenizer; generator: VarGenerator }> {
+  const patchNums = [1, 2, 3, 4];
+  const tokenizer = await VarTokenizer.fromStateDict(tinyVarTokenizerSource(), {
+    ...TINY_VAR_TOKENIZER,
+    quantizer: { ...TINY_VAR_TOKENIZER.quantizer, patchNums },
+  });
+  const generator = await VarGenerator.init(
+    { depth: 1, width: 32, heads: 1, numClasses: 10, vocabSize: tokenizer.vocabSize, latentChannels: tokenizer.latentChannels, patchNums },
+    new RandomGenerator(0),
+  );
+  return { tokenizer, generator };
+}
+
+export async function labelsOf(file: SafetensorsFile): Promise<number[]> {
+  const t = await file.tensor('in.label');
+  const out = Array.from(await t.data());
+  t.dispose();
+  return out;
+}
+
+export async function planIds(plan: { steps: { idx_Bl: tf.Tensor }[] }): Promise<number[][]> {
+  return Promise.all(plan.steps.map(async (s) => Array.from(await s.idx_Bl.data())));
+}
+
+export function disposePlan(plan: { steps: { idx_Bl: tf.Tensor }[] }): void {
+  tf.dispose(plan.steps.map((s) => s.idx_Bl));
+}
