@@ -123,7 +123,7 @@ export class ScaleGenerator {
    */
   createCacheFor(label_B: Labels, scales: readonly ScaleSize[]): KVCache {
     const layout = this.layoutOf(scales, 'patchNums');
-    const B = label_B instanceof tf.Tensor ? label_B.shape[0] : label_B.length;
+    const B = label_B instanceof tf.Tensor ? label_B.shape[0] : ((label_B as { length?: number } | null)?.length ?? 0);
     const cond_BC = this.withLabels(label_B, B, (labels) => tf.tidy(() => this.classEmbedding(labels)));
     return new KVCache(layout, cond_BC as tf.Tensor2D, this.config.depth);
   }
