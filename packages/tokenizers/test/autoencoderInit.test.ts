@@ -119,7 +119,8 @@ describe(`autoencoders from a config with a seeded init [${backendName()}]`, () 
         const img = tf.tidy(() => tf.cos(tf.reshape(tf.range(0, 8 * 8 * 3), [1, 8, 8, 3])) as tf.Tensor4D);
         const [x, y] = tf.tidy(() => [frozen.decode(frozen.encode(img)), trainable.decode(trainable.encode(img))]);
         const [dx, dy] = [await x.data(), await y.data()];
-        expect(Array.from(dy)).toEqual(Array.from(dx));
+        // The same weights; trainable convs on cpu and wasm add the bias after the conv rather than fused into it.
+        expect(Math.max(...Array.from(dy, (v, i) => Math.abs(v - dx[i]!)))).toBeLessThan(1e-5);
         tf.dispose([img, x, y]);
         frozen.dispose();
         trainable.dispose();

@@ -23,8 +23,9 @@ async function bothIds(zData: Float32Array, eData: Float32Array, c: number): Pro
 }
 
 describe(`nearest-code op: backend kernel vs composite [${backendName()}]`, () => {
-  // V not a multiple of the kernel's 64-lane workgroup, fewer codes than lanes, and one row or many.
-  for (const [n, v, c] of [[1, 1, 3], [7, 37, 5], [130, 200, 32], [300, 4096, 8]] as const) {
+  // V not a multiple of the kernel's 64-lane workgroup, fewer codes than lanes, one row or many, and more rows than one
+  // dispatch dimension holds (65535 workgroups).
+  for (const [n, v, c] of [[1, 1, 3], [7, 37, 5], [130, 200, 32], [300, 4096, 8], [70_000, 3, 2]] as const) {
     it(`agree on random rows: N ${n}, V ${v}, C ${c}`, async () => {
       const zData = normals(n * c, 3 * n + v);
       const eData = normals(v * c, 5 * v + c);

@@ -4,7 +4,7 @@ import { nearestCode } from '../quantizer/nearestCode.js';
 import { Phi, phiModuleName } from '../quantizer/phi.js';
 import { initParameters } from '../vqvae/parameterInit.js';
 import type { StateDictEntry } from './checkpoint.js';
-import { codebookLookup } from './codebookLookup.js';
+import { codebookLookup } from '../kernels/codebookLookup/register.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
 import type { QuantizerForward } from './trainableMultiScaleQuantizer.js';

@@ -3,7 +3,7 @@ import { checkNumber, type RandomGenerator, resize } from '@nextdetail/core';
 import { nearestCode } from '../quantizer/nearestCode.js';
 import type { PatchSizes } from '../quantizer/patchNums.js';
 import type { StateDictEntry } from './checkpoint.js';
-import { codebookLookup } from './codebookLookup.js';
+import { codebookLookup } from '../kernels/codebookLookup/register.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
 

@@ -5,7 +5,7 @@ import { type PatchNums, type PatchSizes, toPatchSizes } from '../quantizer/patc
 import { Phi, phiCount, phiHasConv, phiIndexMap, phiModuleName } from '../quantizer/phi.js';
 import { initParameters } from '../vqvae/parameterInit.js';
 import type { StateDictEntry } from './checkpoint.js';
-import { codebookLookup } from './codebookLookup.js';
+import { codebookLookup } from '../kernels/codebookLookup/register.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
 

@@ -3,22 +3,44 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * E[ids] for int32 ids of any shape, [...ids.shape, C], inside a recorded function: ∂/∂E is the scatter-add of the
  * incoming gradient over the ids, and the ids get a zero (float32) gradient. tf.gather would hand its int32 indices
- * back as their "gradient", which tfjs refuses when the ids were computed from trainable values.
+ * back as their "gradient", which tfjs refuses when the ids were computed from trainable values. A registered kernel
+ * (a gather from core ops on every backend) rather than tf.customGrad, whose saved tensors trip tfjs's test-mode
+ * kernel-leak check on wasm.
  */
-const lookupOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-  const [embedding_VC, ids, save] = args as [tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
-  save([ids]);
-  const [vocabSize, channels] = embedding_VC.shape;
-  const idsShape = ids.shape;
-  return {
-    value: tf.gather(embedding_VC, ids),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-      tf.unsortedSegmentSum(tf.reshape(dy, [-1, channels]), tf.reshape(saved[0]!, [-1]), vocabSize),
-      tf.zeros(idsShape),
-    ],
-  };
-});
+export const CODEBOOK_LOOKUP = 'NextDetailCodebookLookup';
+
+const registeredOn = new Set<string>();
+
+function registerKernels(): void {
+  const backendName = tf.getBackend();
+  if (registeredOn.size === 0) {
+    tf.registerGradient({
+      kernelName: CODEBOOK_LOOKUP,
+      inputsToSave: ['ids'],
+      gradFunc: (dy, saved, attrs) => {
+        const [ids] = saved as [tf.Tensor];
+        const { vocabSize } = attrs as unknown as { vocabSize: number };
+        const channels = (dy as tf.Tensor).shape[(dy as tf.Tensor).rank - 1]!;
+        return {
+          embedding: () => tf.unsortedSegmentSum(tf.reshape(dy as tf.Tensor, [-1, channels]), tf.reshape(ids, [-1]), vocabSize),
+          ids: () => tf.zeros(ids.shape),
+        };
+      },
+    });
+  }
+  if (registeredOn.has(backendName)) return;
+  registeredOn.add(backendName);
+  tf.registerKernel({
+    kernelName: CODEBOOK_LOOKUP,
+    backendName,
+    kernelFunc: ({ inputs }) => {
+      const { embedding, ids } = inputs as unknown as { embedding: tf.Tensor2D; ids: tf.Tensor };
+      return tf.gather(embedding, ids);
+    },
+  });
+}
 
 export function codebookLookup(embedding_VC: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
-  return lookupOp(embedding_VC, ids);
+  registerKernels();
+  return tf.engine().runKernel(CODEBOOK_LOOKUP, { embedding: embedding_VC, ids }, { vocabSize: embedding_VC.shape[0] }) as tf.Tensor;
 }

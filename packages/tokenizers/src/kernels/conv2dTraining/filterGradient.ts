@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
  *   dW[kh, kw, ci, co] = Σ_{b, oh, ow} xpad[b, oh·s + kh, ow·s + kw, ci] · dy[b, oh, ow, co]
  *
  * tfjs-backend-cpu's own Conv2DBackpropFilter walks TensorBuffers element by element and is ~30× slower than its
- * forward Conv2D on the VAE's shapes, which made CPU training impractical.
+ * forward Conv2D on the VAE's shapes, which made CPU training impractical; tfjs-backend-wasm has none (core's fallback
+ * runs one strided slice and matmul per tap).
  */
 export function conv2dFilterGradient(
   x_BHWC: tf.Tensor4D,
@@ -29,34 +30,4 @@ export function conv2dFilterGradient(
     const dw_CKKO = tf.conv2d(x_CHWB as tf.Tensor4D, dy_HWBC as tf.Tensor4D, 1, 'valid', 'NHWC', stride);
     return tf.transpose(dw_CKKO, [1, 2, 0, 3]);
   });
-}
-
-/**
- * conv2d(x, W) + b whose gradient takes dW from `conv2dFilterGradient`; the value and the other gradients are tfjs's
- * (Conv2D, Conv2DBackpropInput).
- */
-export function conv2dWithFastFilterGradient(
-  x_BHWC: tf.Tensor4D,
-  filter_HWIO: tf.Tensor4D,
-  bias_O: tf.Tensor1D,
-  stride: number,
-  pad: 'same' | 'valid',
-): tf.Tensor4D {
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [x, filter, bias, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
-    save([x, filter]);
-    const value = tf.fused.conv2d({ x, filter, bias, strides: stride, pad });
-    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const dy_BHWC = dy as tf.Tensor4D;
-      return [
-        tf.conv2dTranspose(dy_BHWC, ws, xs.shape, stride, pad),
-        conv2dFilterGradient(xs, dy_BHWC, ws.shape as [number, number, number, number], stride, pad),
-        // A matMul sums over positions without the transpose tfjs-backend-cpu makes for leading-axis reductions.
-        tf.reshape(tf.matMul(tf.ones([1, dy_BHWC.size / dy_BHWC.shape[3]]), tf.reshape(dy_BHWC, [-1, dy_BHWC.shape[3]])), [-1]),
-      ];
-    };
-    return { value, gradFunc };
-  });
-  return op(x_BHWC, filter_HWIO, bias_O) as tf.Tensor4D;
 }
