@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resize } from '@nextdetail/core';
-import type { FlexVarTokenizer, VarTokenizer } from '@nextdetail/tokenizers';
+import type { FlexVarTokenizer, Tokenizer } from '@nextdetail/tokenizers';
 import type { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
 import { backendName } from '../../../test/backend';
 import { openFixtures } from '../../../test/fixtures';
@@ -19,7 +19,7 @@ async function maxAbs(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 }
 
 describe(`VAR generate and editImages [${backendName()}]`, () => {
-  let tokenizer: VarTokenizer;
+  let tokenizer: Tokenizer;
   let generator: VarGenerator;
   let images_BHWC: tf.Tensor4D;
   beforeAll(async () => {
@@ -66,6 +66,29 @@ describe(`VAR generate and editImages [${backendName()}]`, () => {
     expect(got[got.length - 1]![0]).toBe(want[want.length - 1]![0]);
     tf.dispose([one_BHWC, recon, all, hole, kept.images_BHWC, filled.images_BHWC]);
     [reference, kept.plan, filled.plan].forEach(disposePlan);
+  });
+});
+
+describe(`CART generation: VAR's generator over base maps, then full-resolution detail maps [${backendName()}]`, () => {
+  it('generates a plan of base then detail steps and decodes it, reproducibly and leak-free', async () => {
+    const { tokenizer: cart, generator } = await tinyVarPipeline({ order: 2 });
+    try {
+      const kinds = cart.schedule().map((s) => s.kind);
+      expect(kinds.filter((k) => k === 'detail').length).toBeGreaterThan(0);
+      const before = tf.memory().numTensors;
+      const a = await generate(cart, generator, { labels: [4, 9], seed: 3, cfg: 1, topK: 6 });
+      const b = await generateScalePlan(cart, generator, { labels: [4, 9], seed: 3, cfg: 1, topK: 6 });
+      expect(a.plan.steps.map((s) => s.kind)).toEqual(kinds);
+      expect(await planIds(a.plan)).toEqual(await planIds(b));
+      expect(a.images_BHWC.shape).toEqual([2, ...cart.imageSize, 3]);
+      a.images_BHWC.dispose();
+      disposePlan(a.plan);
+      disposePlan(b);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      cart.dispose();
+      generator.dispose();
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSource } from '@nextdetail/core';
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
-import { FlexVae, type FlexVaeConfig, FlexVarTokenizer, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
+import { CartTokenizer, FlexVae, type FlexVaeConfig, FlexVarTokenizer, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
 import { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
 import { RandomGenerator } from '@nextdetail/core';
 import { syntheticSource, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
@@ -48,14 +48,15 @@ export async function flexVarPipeline(file: SafetensorsFile): Promise<{ tokenize
 
 /**
  * A VAR pipeline that runs in milliseconds on any backend: the tokenizer tests' tiny VQVAE (8 × 8 images, factor 2,
- * 16 codes, schedule 1, 2, 3, 4) and a freshly initialised one-block transformer for 10 classes.
+ * 16 codes, base schedule 1, 2, 3, 4) and a freshly initialised one-block transformer for 10 classes over the
+ * tokenizer's whole schedule. With `order` the tokenizer is CART's (base maps, then full-resolution detail maps).
  */
-export async function tinyVarPipeline(): Promise<{ tokenizer: VarTokenizer; generator: VarGenerator }> {
-  const patchNums = [1, 2, 3, 4];
-  const tokenizer = await VarTokenizer.fromStateDict(tinyVarTokenizerSource(), {
-    ...TINY_VAR_TOKENIZER,
-    quantizer: { ...TINY_VAR_TOKENIZER.quantizer, patchNums },
-  });
+export async function tinyVarPipeline(cart?: { order: number }): Promise<{ tokenizer: VarTokenizer | CartTokenizer; generator: VarGenerator }> {
+  const config = { ...TINY_VAR_TOKENIZER, quantizer: { ...TINY_VAR_TOKENIZER.quantizer, patchNums: [1, 2, 3, 4] } };
+  const tokenizer = cart
+    ? await CartTokenizer.fromStateDict(tinyVarTokenizerSource(), { ...config, order: cart.order })
+    : await VarTokenizer.fromStateDict(tinyVarTokenizerSource(), config);
+  const patchNums = tokenizer.schedule().map(({ size: [h] }) => h);
   const generator = await VarGenerator.init(
     { depth: 1, width: 32, heads: 1, numClasses: 10, vocabSize: tokenizer.vocabSize, latentChannels: tokenizer.latentChannels, patchNums },
     new RandomGenerator(0),
