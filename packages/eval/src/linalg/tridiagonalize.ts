@@ -49,25 +49,49 @@ export function tridiagonalize(
     }
 
     p.fill(0);
-    for (let i = k + 1; i < n; i++) {
+    for (let i = k + 1; i < n; ) {
+      const len = i - k - 1;
+      if (kernels !== null && arena !== null && len >= 16 && i + 1 < n) {
+        // Rows i and i+1 together over their common columns, then row i+1's extra column i and both diagonals.
+        const o = (k + 1) * 8;
+        const r0 = i * n;
+        const r1 = (i + 1) * n;
+        const [vp0, wp0, vi0, vp1, wp1, vi1] = [vPrev[i]!, wPrev[i]!, v[i]!, vPrev[i + 1]!, wPrev[i + 1]!, v[i + 1]!];
+        kernels.sweep2(a.byteOffset + (r0 + k + 1) * 8, a.byteOffset + (r1 + k + 1) * 8, vPrev.byteOffset + o, wPrev.byteOffset + o, v.byteOffset + o, p.byteOffset + o, len, vp0, wp0, vi0, vp1, wp1, vi1, arena.scratchPointer);
+        let s1 = arena.scratch[1]!;
+        const a00 = a[r0 + i]! - 2 * vp0 * wp0;
+        a[r0 + i] = a00;
+        p[i]! += arena.scratch[0]! + a00 * vi0;
+        const a10 = a[r1 + i]! - vp1 * wPrev[i]! - wp1 * vPrev[i]!;
+        a[r1 + i] = a10;
+        s1 += a10 * v[i]!;
+        p[i]! += a10 * vi1;
+        const a11 = a[r1 + i + 1]! - 2 * vp1 * wp1;
+        a[r1 + i + 1] = a11;
+        p[i + 1]! += s1 + a11 * vi1;
+        i += 2;
+        continue;
+      }
       const row = i * n;
       const vpi = vPrev[i]!;
       const wpi = wPrev[i]!;
       const vi = v[i]!;
       let s = 0;
-      const len = i - k - 1;
       if (kernels !== null && len >= 16) {
         const o = (k + 1) * 8;
         s = kernels.sweep(a.byteOffset + (row + k + 1) * 8, vPrev.byteOffset + o, wPrev.byteOffset + o, v.byteOffset + o, p.byteOffset + o, len, vpi, wpi, vi);
-      } else for (let j = k + 1; j < i; j++) {
-        const aij = a[row + j]! - vpi * wPrev[j]! - wpi * vPrev[j]!;
-        a[row + j] = aij;
-        s += aij * v[j]!;
-        p[j]! += aij * vi;
+      } else {
+        for (let j = k + 1; j < i; j++) {
+          const aij = a[row + j]! - vpi * wPrev[j]! - wpi * vPrev[j]!;
+          a[row + j] = aij;
+          s += aij * v[j]!;
+          p[j]! += aij * vi;
+        }
       }
       const aii = a[row + i]! - 2 * vpi * wpi;
       a[row + i] = aii;
       p[i]! += s + aii * vi;
+      i += 1;
     }
 
     let pv = 0;

@@ -130,6 +130,51 @@ function sweepBody(): { params: number[]; results: number[]; locals: number[]; c
   return { params: [I32, I32, I32, I32, I32, I32, F64, F64, F64], results: [F64], locals: [I32, I32, V128, V128, V128, V128, V128, F64, F64], code };
 }
 
+// sweep2: sweep for two rows at once over their common columns; the shared vectors are loaded once for both.
+// out[0], out[1] = the two rows' Σ a·v; p += a0·vi0 + a1·vi1.
+function sweep2Body(): { params: number[]; results: number[]; locals: number[]; code: number[] } {
+  const [row0, row1, vp, wp, v, p, n, vpi0, wpi0, vi0, vpi1, wpi1, vi1, out] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+  const [i, end, VPI0, WPI0, VI0, VPI1, WPI1, VI1, a0, a1, s0, s1, xvp, xwp, xv, ts0, ts1, ta0, ta1] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32] as const;
+  const at = (q: number) => [...get(q), ...get(i), ADD_I32];
+  const vrow = (row: number, VP: number, WP: number, A: number) => [
+    ...at(row), ...vLoad(), ...get(VP), ...get(xwp), ...VMUL, ...VSUB, ...get(WP), ...get(xvp), ...VMUL, ...VSUB, ...set(A),
+    ...at(row), ...get(A), ...vStore(),
+  ];
+  const srow = (row: number, vpiL: number, wpiL: number, A: number) => [
+    ...at(row), ...f64Load(), ...get(vpiL), ...at(wp), ...f64Load(), F64_MUL, F64_SUB, ...get(wpiL), ...at(vp), ...f64Load(), F64_MUL, F64_SUB, ...set(A),
+    ...at(row), ...get(A), ...f64Store(),
+  ];
+  const code = [
+    ...get(vpi0), ...SPLAT, ...set(VPI0), ...get(wpi0), ...SPLAT, ...set(WPI0), ...get(vi0), ...SPLAT, ...set(VI0),
+    ...get(vpi1), ...SPLAT, ...set(VPI1), ...get(wpi1), ...SPLAT, ...set(WPI1), ...get(vi1), ...SPLAT, ...set(VI1),
+    ...get(n), ...i32(-2), AND_I32, ...i32(3), SHL_I32, ...set(end),
+    ...whileNot([...get(i), ...get(end), GE_U_I32], [
+      ...at(vp), ...vLoad(), ...set(xvp), ...at(wp), ...vLoad(), ...set(xwp), ...at(v), ...vLoad(), ...set(xv),
+      ...vrow(row0, VPI0, WPI0, a0), ...vrow(row1, VPI1, WPI1, a1),
+      ...get(s0), ...get(a0), ...get(xv), ...VMUL, ...VADD, ...set(s0),
+      ...get(s1), ...get(a1), ...get(xv), ...VMUL, ...VADD, ...set(s1),
+      ...at(p), ...at(p), ...vLoad(), ...get(a0), ...get(VI0), ...VMUL, ...VADD, ...get(a1), ...get(VI1), ...VMUL, ...VADD, ...vStore(),
+      ...get(i), ...i32(16), ADD_I32, ...set(i),
+    ]),
+    ...get(n), ...i32(3), SHL_I32, ...set(end),
+    ...whileNot([...get(i), ...get(end), GE_U_I32], [
+      ...srow(row0, vpi0, wpi0, ta0), ...srow(row1, vpi1, wpi1, ta1),
+      ...get(ts0), ...get(ta0), ...at(v), ...f64Load(), F64_MUL, F64_ADD, ...set(ts0),
+      ...get(ts1), ...get(ta1), ...at(v), ...f64Load(), F64_MUL, F64_ADD, ...set(ts1),
+      ...at(p), ...at(p), ...f64Load(), ...get(ta0), ...get(vi0), F64_MUL, F64_ADD, ...get(ta1), ...get(vi1), F64_MUL, F64_ADD, ...f64Store(),
+      ...get(i), ...i32(8), ADD_I32, ...set(i),
+    ]),
+    ...get(out), ...hsum(s0), ...get(ts0), F64_ADD, ...f64Store(0),
+    ...get(out), ...hsum(s1), ...get(ts1), F64_ADD, ...f64Store(8),
+  ];
+  return {
+    params: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, F64, F64, I32],
+    results: [],
+    locals: [I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, F64, F64, F64, F64],
+    code,
+  };
+}
+
 function section(id: number, contents: number[]): number[] {
   return [id, ...uleb(contents.length), ...contents];
 }
@@ -137,8 +182,8 @@ const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (s: string) => vec([...new TextEncoder().encode(s)].map((b) => [b]));
 
 function moduleBytes(): Uint8Array {
-  const fns = [dotBody(), dot2x2Body(), sweepBody()];
-  const names = ['dot', 'dot2x2', 'sweep'];
+  const fns = [dotBody(), dot2x2Body(), sweepBody(), sweep2Body()];
+  const names = ['dot', 'dot2x2', 'sweep', 'sweep2'];
   const types = fns.map((f) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
   const codes = fns.map((f) => {
     // Runs of equal local types are declared as (count, type) pairs.
@@ -165,6 +210,10 @@ export interface WasmKernels {
   dot(a: number, b: number, n: number): number;
   dot2x2(a0: number, a1: number, b0: number, b1: number, n: number, out: number): void;
   sweep(row: number, vp: number, wp: number, v: number, p: number, n: number, vpi: number, wpi: number, vi: number): number;
+  sweep2(
+    row0: number, row1: number, vp: number, wp: number, v: number, p: number, n: number,
+    vpi0: number, wpi0: number, vi0: number, vpi1: number, wpi1: number, vi1: number, out: number,
+  ): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
