@@ -33,9 +33,18 @@ describe(`VAR generate and editImages [${backendName()}]`, () => {
     generator?.dispose();
   });
 
-  it('generates clamped images of the tokenizer size from the plan the seed gives, leak-free', async () => {
+  it('generates clamped images of the tokenizer size from the plan the seed gives, with a preview at every step, leak-free', async () => {
     const before = tf.memory().numTensors;
-    const a = await generate(tokenizer, generator, { labels: [1, 2], seed: 9, cfg: 1.5, topK: 10 });
+    const previews: number[][] = [];
+    const progress = async ({ preview }: { preview: () => tf.Tensor4D }) => {
+      const img = preview();
+      previews.push(img.shape);
+      const px = await img.data();
+      expect(px.every((v) => v >= -1 && v <= 1)).toBe(true);
+      img.dispose();
+    };
+    const a = await generate(tokenizer, generator, { labels: [1, 2], seed: 9, cfg: 1.5, topK: 10, progress });
+    expect(previews).toEqual(tokenizer.schedule().map(() => [2, ...tokenizer.imageSize, 3]));
     const b = await generateScalePlan(tokenizer, generator, { labels: [1, 2], seed: 9, cfg: 1.5, topK: 10 });
     expect(await planIds(a.plan)).toEqual(await planIds(b));
     expect(a.images_BHWC.shape).toEqual([2, ...tokenizer.imageSize, 3]);

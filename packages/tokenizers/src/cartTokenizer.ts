@@ -152,21 +152,33 @@ export class CartTokenizer implements Tokenizer {
       throw new InvalidArgumentError('nextSize', expected, next.join('×'));
     }
     const b = steps[0]!.idx_Bl.shape[0];
+    return tf.tidy(() => {
+      const fhat_BHWC = this.partialFhat(steps);
+      const input_BhwC = spec.kind === 'base' ? resize(fhat_BHWC, next, 'area') : fhat_BHWC;
+      return tf.reshape(input_BhwC, [b, next[0] * next[1], this.latentChannels]);
+    });
+  }
+
+  /** The image of a plan so far (any non-empty prefix of the schedule): the decoder on the f̂ accumulated so far. */
+  preview(plan: TokenPlan): tf.Tensor4D {
+    const { steps } = this.baseDetailPlan(plan, false, this.steps.length);
+    return tf.tidy(() => this.vae.fhatToImage(this.partialFhat(steps)));
+  }
+
+  /** f̂ accumulated in step order from zeros: base steps at their scale, detail steps at full resolution. */
+  private partialFhat(steps: readonly BaseDetailStep[]): tf.Tensor4D {
     const [lh, lw] = this.baseDetail.latentSize;
-    const c = this.latentChannels;
     const sizes = this.baseDetail.basePatchNums;
     const fullResolution = sizes.map(() => this.baseDetail.latentSize);
-    return tf.tidy(() => {
-      const fhat_BHWC = steps.reduce<tf.Tensor4D>((sum, step) => {
+    return tf.tidy(() =>
+      steps.reduce<tf.Tensor4D>((sum, step) => {
         const term =
           step.kind === 'base'
             ? this.quantizer.scaleTerm(step.scale, this.quantizer.embed(step.idx_Bl, step.size), sizes)
             : this.quantizer.scaleTerm(this.baseDetail.detailPhiScale, this.quantizer.embed(step.idx_Bl, [lh, lw]), fullResolution);
         return tf.add(sum, term);
-      }, tf.zeros([b, lh, lw, c]));
-      const input_BhwC = spec.kind === 'base' ? resize(fhat_BHWC, next, 'area') : fhat_BHWC;
-      return tf.reshape(input_BhwC, [b, next[0] * next[1], c]);
-    });
+      }, tf.zeros([steps[0]!.idx_Bl.shape[0], lh, lw, this.latentChannels])),
+    );
   }
 
   dispose(): void {
@@ -174,10 +186,10 @@ export class CartTokenizer implements Tokenizer {
     this.quantizer.dispose();
   }
 
-  /** The plan as the base/detail quantizer reads it: complete, or a proper prefix of the schedule. */
-  private baseDetailPlan(plan: TokenPlan, complete: boolean): BaseDetailPlan {
+  /** The plan as the base/detail quantizer reads it: complete, or a prefix of at most `maxSteps` steps. */
+  private baseDetailPlan(plan: TokenPlan, complete: boolean, maxSteps = this.steps.length - 1): BaseDetailPlan {
     const count = this.steps.length;
-    const { steps } = checkPlanForm(plan, 'plan', complete ? { minSteps: count, maxSteps: count } : { maxSteps: count - 1 });
+    const { steps } = checkPlanForm(plan, 'plan', complete ? { minSteps: count, maxSteps: count } : { maxSteps });
     checkPlanAgainstSchedule(steps, this.steps, 'plan');
     return {
       steps: steps.map((step, i): BaseDetailStep => {

@@ -122,6 +122,11 @@ export class FlexVarTokenizer implements Tokenizer {
     return this.decodeStep(steps[steps.length - 1]!);
   }
 
+  /** The image of the plan so far: its last scale decoded (every FlexVAR step is a whole image). */
+  preview(plan: TokenPlan): tf.Tensor4D {
+    return this.decode(plan);
+  }
+
   /** The image of any single scale, [B, h·f, w·f, 3]: FlexVAR decodes one scale, whichever it is. */
   decodeStep(step: GridStep): tf.Tensor4D {
     const [checked] = this.gridSteps({ steps: [step] }, 1, 'step');

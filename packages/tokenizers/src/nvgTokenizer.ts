@@ -144,6 +144,20 @@ export class NvgTokenizer implements Tokenizer {
     return tf.tidy(() => this.vae.decode(this.quantizer.tokensToFhat(positionTokens(steps), size)));
   }
 
+  /** The image of the plan so far: the decoder on the canvas after its stages (a plausible image at every stage). */
+  preview(plan: TokenPlan): tf.Tensor4D {
+    if (plan?.steps?.length === this.stages) return this.decode(plan);
+    const size = plan?.steps?.[0]?.size;
+    const canvas_BPC = this.nextInput(plan, size as [number, number]);
+    const [b] = canvas_BPC.shape;
+    const [h, w] = size!;
+    try {
+      return tf.tidy(() => this.vae.decode(tf.reshape(canvas_BPC, [b, h, w, this.latentChannels]) as tf.Tensor4D));
+    } finally {
+      canvas_BPC.dispose();
+    }
+  }
+
   /** NVG's training tensor [B, S, P, C + 2]: canvas before each stage, token id and label of every position. */
   trainingInput(plan: TokenPlan): tf.Tensor4D {
     const { steps, size } = this.granularitySteps(plan, true);

@@ -71,6 +71,11 @@ export interface Tokenizer {
   /** Token plan → images (what the reference's decoder returns, clamped where the reference clamps). */
   decode(plan: TokenPlan): tf.Tensor4D;
   /**
+   * The images of a plan so far (any non-empty prefix of the schedule), for showing generation as it happens: VAR and
+   * CART decode the f̂ accumulated so far, FlexVAR the last scale, NVG the canvas after the stages so far.
+   */
+  preview(plan: TokenPlan): tf.Tensor4D;
+  /**
    * The transformer's teacher-forcing input: the `nextInput` of every step after the first, concatenated along
    * the sequence axis, [B, Σ_{k ≥ 1} l_k, C].
    */

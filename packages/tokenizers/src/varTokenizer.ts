@@ -122,19 +122,32 @@ export class VarTokenizer implements Tokenizer {
       throw new InvalidArgumentError('nextSize', expected, next.join('×'));
     }
     const b = ids[0]!.shape[0];
-    return tf.tidy(() => {
-      const [lh, lw] = sizes[sizes.length - 1]!;
-      const fhat_BHWC = ids.reduce<tf.Tensor4D>(
-        (sum, idx, si) => tf.add(sum, this.quantizer.scaleTerm(si, this.quantizer.embed(idx, sizes[si]!))),
-        tf.zeros([b, lh, lw, this.latentChannels]),
-      );
-      return tf.reshape(resize(fhat_BHWC, next, 'area'), [b, next[0] * next[1], this.latentChannels]);
-    });
+    return tf.tidy(() => tf.reshape(resize(this.partialFhat(ids), next, 'area'), [b, next[0] * next[1], this.latentChannels]));
+  }
+
+  /** The image of a plan so far (any non-empty prefix of the schedule): the decoder on the f̂ accumulated so far. */
+  preview(plan: TokenPlan): tf.Tensor4D {
+    const count = this.schedule().length;
+    const { steps } = checkPlanForm(plan, 'plan', { maxSteps: count });
+    checkPlanAgainstSchedule(steps, this.schedule(), 'plan');
+    return tf.tidy(() => this.vae.fhatToImage(this.partialFhat(steps.map((s) => s.idx_Bl))));
   }
 
   dispose(): void {
     this.vae.dispose();
     this.quantizer.dispose();
+  }
+
+  /** f̂ = Σ Phi(up(E[idx_si])) over the given first scales, from zeros as in the reference, [B, h, w, Cvae]. */
+  private partialFhat(ids: readonly tf.Tensor2D[]): tf.Tensor4D {
+    const sizes = this.quantizer.patchNums;
+    const [lh, lw] = sizes[sizes.length - 1]!;
+    return tf.tidy(() =>
+      ids.reduce<tf.Tensor4D>(
+        (sum, idx, si) => tf.add(sum, this.quantizer.scaleTerm(si, this.quantizer.embed(idx, sizes[si]!))),
+        tf.zeros([ids[0]!.shape[0], lh, lw, this.latentChannels]),
+      ),
+    );
   }
 
   /** The ids of a plan whose steps follow the schedule: all of them (`complete`), or a proper prefix. */

@@ -9,7 +9,7 @@ import { VarTokenizer, varTokenizerConfigFromReference } from '../src/varTokeniz
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { maxAbsDiff, normals, readNhwc, syntheticSource, thrown } from './helpers.js';
+import { expectPreviews, maxAbsDiff, normals, readNhwc, syntheticSource, thrown } from './helpers.js';
 
 /** The transformer inputs of every step after the first, from nextInput on the plan's prefixes. */
 function nextInputs(tokenizer: Tokenizer, plan: TokenPlan): tf.Tensor3D[] {
@@ -135,6 +135,12 @@ describe(`CartTokenizer on a tiny random-weight VQVAE [${backendName()}]`, () =>
       expect((e5 as InvalidArgumentError).argument).toBe('latents.fDetails');
     });
     tf.dispose([plan, small]);
+    cart.dispose();
+  });
+
+  it('previews every prefix of a plan, base and detail steps alike (the complete one is the decoded image)', async () => {
+    const cart = await CartTokenizer.fromStateDict(tinySource(), { ...BASE, order: 2 });
+    await expectPreviews(cart, img_BHWC);
     cart.dispose();
   });
 });

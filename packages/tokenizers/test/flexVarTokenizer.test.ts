@@ -9,7 +9,7 @@ import { FlexVae } from '../src/vqvae/flexVae.js';
 import type { FlexVaeConfig } from '../src/vqvae/flexVaeConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
+import { expectPreviews, maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
 
 /** The transformer inputs of every step after the first, from nextInput on the plan's prefixes. */
 function nextInputs(tokenizer: FlexVarTokenizer, plan: TokenPlan): tf.Tensor3D[] {
@@ -113,6 +113,12 @@ describe(`FlexVarTokenizer on a tiny random-weight VQ-16 [${backendName()}]`, ()
       expect(e5).toBeInstanceOf(ShapeError);
     });
     tf.dispose([plan, img]);
+  });
+
+  it('previews every prefix of a plan as its last scale (the complete one is the decoded image)', async () => {
+    const img = images(2, 8, 8);
+    await expectPreviews(tokenizer, img);
+    img.dispose();
   });
 });
 

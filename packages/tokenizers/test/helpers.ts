@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { fromTorchLayout, resampleWeights, type TensorSource } from '@nextdetail/core';
 import type { SafetensorsFile } from '@nextdetail/core/node';
+import type { Tokenizer } from '../src/tokenizer.js';
 import type { VarTokenizerConfig } from '../src/varTokenizer.js';
+import { expectNoLeaks } from '../../../test/backend.js';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
@@ -119,4 +121,30 @@ export function tinyVarTokenizerSource(): TensorSource {
     info: (name) => (name === 'quantize.embedding.weight' ? { dtype: 'F32', shape: [16, 4] } : cnn.info(name)),
     tensor: async (name) => (name === 'quantize.embedding.weight' ? tf.tensor2d(normals(64, 5), [16, 4]) : cnn.tensor(name)),
   };
+}
+
+/**
+ * `preview` on every prefix of the images' plan: the complete plan previews as its decoded image; shorter prefixes
+ * give finite images of the batch (FlexVAR's at their last scale's size); an empty plan is refused. Leak-free.
+ */
+export async function expectPreviews(tokenizer: Tokenizer, img_BHWC: tf.Tensor4D): Promise<void> {
+  const plan = await tokenizer.encode(img_BHWC);
+  const full = tokenizer.decode(plan);
+  try {
+    await expectNoLeaks(async () => {
+      const complete = tokenizer.preview(plan);
+      expect(await maxAbsDiff(complete, full)).toBe(0);
+      complete.dispose();
+      for (let k = 1; k < plan.steps.length; k++) {
+        const partial = tokenizer.preview({ steps: plan.steps.slice(0, k) });
+        expect([partial.shape[0], partial.shape[3]]).toEqual([full.shape[0], 3]);
+        if (tokenizer.family !== 'flexvar') expect(partial.shape).toEqual(full.shape);
+        expect(Array.from(await partial.data()).every(Number.isFinite)).toBe(true);
+        partial.dispose();
+      }
+      expect(() => tokenizer.preview({ steps: [] })).toThrow(/plan/);
+    });
+  } finally {
+    tf.dispose([plan.steps.map((s) => s.idx_Bl), full]);
+  }
 }

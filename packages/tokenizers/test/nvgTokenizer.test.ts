@@ -9,7 +9,7 @@ import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
 import type { NvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
+import { expectPreviews, maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
 
 /** The transformer inputs of every stage after the first, from nextInput on the plan's prefixes. */
 function nextInputs(tokenizer: NvgTokenizer, plan: TokenPlan): tf.Tensor3D[] {
@@ -172,6 +172,8 @@ describe(`NvgTokenizer on a tiny random-weight autoencoder [${backendName()}]`, 
     });
     tf.dispose(plan);
   });
+
+  it('previews every prefix of a plan as the canvas so far (the complete one is the decoded image)', () => expectPreviews(tokenizer, img_BHWC));
 });
 
 const fixtures: SafetensorsFile[] = [];

@@ -7,7 +7,7 @@ import { VarTokenizer, varTokenizerConfigFromReference } from '../src/varTokeniz
 import type { TokenPlan } from '../src/tokenizer.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { maxAbsDiff, readNhwc, thrown, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from './helpers.js';
+import { expectPreviews, maxAbsDiff, readNhwc, thrown, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from './helpers.js';
 
 const fixtures: SafetensorsFile[] = [];
 for (const path of listFixtures('reference', '.safetensors')) {
@@ -143,4 +143,6 @@ describe(`VarTokenizer on a tiny random-weight VQVAE [${backendName()}]`, () => 
     });
     tf.dispose([plan, wrongSize]);
   });
+
+  it('previews every prefix of a plan (the complete one is the decoded image)', () => expectPreviews(tokenizer, img_BHWC));
 });

@@ -19,4 +19,25 @@ export {
 } from './flexVarGenerator.js';
 export { KVCache } from './kvCache.js';
 export { scaleLayout, type ScaleSize, type ScaleLayout } from './scales.js';
-export { type GeneratorConfig, type ResolvedGeneratorConfig } from './generatorConfig.js';
+
+export {
+  generatorConfigFromReference,
+  resolveGeneratorConfig,
+  type GeneratorConfig,
+  type ResolvedGeneratorConfig,
+} from './generatorConfig.js';
+export { generatorConfigFromStateDict } from './configFromStateDict.js';
+export { officialInitSource, type InitOptions } from './officialInit.js';
+export { ParameterStore, torchStateDict, type ParameterSpecs } from './parameterStore.js';
+export type { PositionEncoding } from './positionEncoding.js';
+export { VarPositions } from './varPositions.js';
+export { FlexVarPositions } from './flexVarPositions.js';
+export { sinCos2dTable } from './sinCos2d.js';
+export { blockCausalMask } from './blockCausalMask.js';
+export type { KeysValues } from './selfAttention.js';
+export { GeneratorTrainer, type TrainerOptions, type TrainingBatch, type TrainStepResult } from './training/generatorTrainer.js';
+export { AdamW, decays, type AdamWOptions } from './training/adamW.js';
+export { crossEntropy } from './training/crossEntropy.js';
+export { clipGradientNorm, globalGradientNorm } from './training/gradientClipping.js';
+export { learningRateAt, type LearningRateSchedule } from './training/learningRate.js';
+export { dropConditions } from './training/conditionDropout.js';

@@ -25,6 +25,8 @@ export interface ScaleStepEvent {
   plan: TokenPlan;
   /** Bytes held by the KV cache after this step. */
   cacheBytes: number;
+  /** Decodes the plan so far (the tokenizer's `preview`); call it during the callback; the caller disposes the image. */
+  preview: () => tf.Tensor4D;
 }
 
 /**
@@ -158,7 +160,7 @@ export async function generateScalePlan(
         logits_BlV.dispose();
       }
       plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
-      await progress?.({ step: si + 1, steps: S, size, plan, cacheBytes: cache.byteLength });
+      await progress?.({ step: si + 1, steps: S, size, plan, cacheBytes: cache.byteLength, preview: () => tokenizer.preview(plan) });
     }
   } catch (err) {
     tf.dispose(plan.steps.map((s) => s.idx_Bl));
