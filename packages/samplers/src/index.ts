@@ -38,3 +38,9 @@ export {
   type RefineOptions,
   type ExtendOptions,
 } from './generate/imageGeneration.js';
+export { flowSchedule } from './nvg/flowSchedule.js';
+export { splitClusters } from './nvg/structureSplit.js';
+export { sampleStructureCode, type StructureFlowInput } from './nvg/structureFlow.js';
+export { nvgStage, type NvgStageInput, type NvgStageOptions, type NvgStageResult } from './nvg/nvgStage.js';
+export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration } from './nvg/nvgGenerate.js';
+export type { NvgNetworks, NvgRotaryTable } from './nvg/nvgNetworks.js';

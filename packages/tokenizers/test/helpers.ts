@@ -6,6 +6,7 @@ import type { Tokenizer } from '../src/tokenizer.js';
 import type { VarTokenizerConfig } from '../src/varTokenizer.js';
 import { expectNoLeaks } from '../../../test/backend.js';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
+export { thrown } from '../../../test/errors.js';
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
 
@@ -48,16 +49,6 @@ export function syntheticSource(shapes: Record<string, number[]>, amplitude = 0.
       return tf.tensor(Float32Array.from({ length: size }, (_, i) => base + amplitude * Math.sin(1.37 * i + seed)), shape);
     },
   };
-}
-
-/** The error `fn` throws or rejects with; fails the test if it does not. */
-export async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
 }
 
 /** A tensor of a reference fixture (PyTorch NCHW) in NHWC. */

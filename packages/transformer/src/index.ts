@@ -41,3 +41,19 @@ export { crossEntropy } from './training/crossEntropy.js';
 export { clipGradientNorm, globalGradientNorm } from './training/gradientClipping.js';
 export { learningRateAt, type LearningRateSchedule } from './training/learningRate.js';
 export { dropConditions } from './training/conditionDropout.js';
+export { NvgGenerator } from './nvg/nvgGenerator.js';
+export { NvgContentGenerator, type NvgContentInput } from './nvg/nvgContentGenerator.js';
+export { NvgStructureGenerator, type NvgStructureInput } from './nvg/nvgStructureGenerator.js';
+export { nvgConfigFromStateDict, nvgParameterShapes, type NvgConfig } from './nvg/nvgConfig.js';
+export { ropeAxesDims, contentRopeIds, structureRopeIds, rotaryTable, type RotaryTable } from './nvg/structureAwareRope.js';
+export { timestepEmbedding } from './nvg/timestepEmbedding.js';
+export {
+  NvgTrainer,
+  nvgContentLoss,
+  nvgStructureLoss,
+  clusterTokens,
+  logitNormalTimes,
+  type NvgContentBatch,
+  type NvgStructureBatch,
+  type NvgContentLosses,
+} from './nvg/nvgTraining.js';

@@ -1,20 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
-import { listFixtures } from '../../../test/fixtures.js';
+export { thrown } from '../../../test/errors.js';
+export { openFixtures } from '../../../test/fixtures.js';
 
 // Helpers shared by the VAR/FlexVAR generator tests.
 
 export const ATOL = 1e-4;
 export const RTOL = 1e-4;
-
-/** Every reference fixture whose `__metadata__.kind` is `kind` (the others are closed again). */
-export async function openFixtures(kind: string): Promise<SafetensorsFile[]> {
-  const opened = await Promise.all(listFixtures('reference', '.safetensors').map((path) => readSafetensorsFile(path)));
-  const wanted = opened.filter((file) => file.metadata.kind === kind);
-  await Promise.all(opened.filter((file) => !wanted.includes(file)).map((file) => file.close()));
-  return wanted;
-}
 
 /** Asserts |actual − expected| ≤ ATOL + RTOL·|expected| elementwise; returns the max error. Disposes neither. */
 export async function expectClose(actual: tf.Tensor, expected: tf.Tensor, what: string): Promise<number> {
@@ -29,16 +21,6 @@ export async function expectClose(actual: tf.Tensor, expected: tf.Tensor, what: 
   }
   expect(worstExcess, `${what}: max |error| ${maxErr.toExponential(2)}`).toBeLessThanOrEqual(0);
   return maxErr;
-}
-
-/** The error `fn` throws or rejects with; fails the test if it does not. */
-export async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
 }
 
 /** Token ranges [begin, end) of each scale of a schedule of grids. */
