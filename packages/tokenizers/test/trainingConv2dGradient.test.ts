@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { conv2dFilterGradient } from '../src/kernels/conv2dTraining/filterGradient.js';
 import { conv2dWithFastFilterGradient } from '../src/kernels/conv2dTraining/register.js';
+import { nearestDouble } from '../src/vqvae/upsample.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { normals } from './helpers.js';
 
@@ -38,4 +39,32 @@ describe(`conv2d filter gradient as a forward conv vs tfjs's gradient [${backend
       tf.dispose([x, w, bias, weight]);
     });
   }
+});
+
+describe(`Upsample's nearest ×2 [${backendName()}]`, () => {
+  it('copies input ⌊i/2⌋ to output i and has the 2×2 block sum as its gradient, leak-free', async () => {
+    const [b, h, w, c] = [2, 3, 4, 2];
+    const x = tf.tensor4d(normals(b * h * w * c, 5), [b, h, w, c]);
+    const weight = tf.tensor4d(normals(b * 4 * h * w * c, 6), [b, 2 * h, 2 * w, c]);
+    const [up, grad] = await expectNoLeaks(async () => {
+      const y = nearestDouble(x);
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(nearestDouble(a as tf.Tensor4D), weight)))(x);
+      const out = [(await y.array()) as number[][][][], (await g.array()) as number[][][][]] as const;
+      tf.dispose([y, g]);
+      return out;
+    });
+    const [xs, ws] = [(await x.array()) as number[][][][], (await weight.array()) as number[][][][]];
+    for (let n = 0; n < b; n++)
+      for (let i = 0; i < 2 * h; i++)
+        for (let j = 0; j < 2 * w; j++)
+          for (let k = 0; k < c; k++) expect(up[n]![i]![j]![k]).toBe(xs[n]![i >> 1]![j >> 1]![k]);
+    for (let n = 0; n < b; n++)
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++)
+          for (let k = 0; k < c; k++) {
+            const sum = [0, 1].flatMap((di) => [0, 1].map((dj) => ws[n]![2 * i + di]![2 * j + dj]![k]!)).reduce((a, v) => a + v, 0);
+            expect(Math.abs(grad[n]![i]![j]![k]! - sum)).toBeLessThan(1e-5);
+          }
+    tf.dispose([x, weight]);
+  });
 });

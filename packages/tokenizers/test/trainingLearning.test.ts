@@ -7,9 +7,11 @@ import { syntheticShapes } from '../src/training/syntheticShapes.js';
 import { VarTrainer } from '../src/training/varTrainer.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
-// Each test overfits a tiny tokenizer (ch 32 or 24, two levels, 8×8 images of a rectangle and a disc, 4×4 latents)
-// to two seeded images and checks that the reconstruction error of the trained weights falls well below that of the
-// initial ones. Step counts are set by what the cpu backend does in about a minute on a shared 2-core machine.
+// Each test overfits a tiny tokenizer (ch 32 or 24, two levels, 8×8 images of a rectangle and a disc, 4×4 latents,
+// codebook drawn from the first batch's latents) to two seeded images and checks that the reconstruction error of the
+// trained weights falls well below that of the initial ones. Step counts are set by what the cpu backend does in about
+// two minutes on a shared 2-core machine; measured there: VAR 0.51 → 0.015, FlexVAR 0.58 → 0.065, NVG 0.53 → 0.047
+// (wasm and webgpu end lower, e.g. VAR 0.0008).
 const LEARNING_TIMEOUT_MS = 300_000;
 
 async function mseOf(recon: tf.Tensor, images: tf.Tensor): Promise<number> {
@@ -21,7 +23,7 @@ async function mseOf(recon: tf.Tensor, images: tf.Tensor): Promise<number> {
 
 describe(`tokenizer training reduces the reconstruction error [${backendName()}]`, () => {
   it(
-    'VAR: 120 steps take the quantised reconstruction MSE below 0.12 and below a third of the initial error',
+    'VAR: 80 steps take the quantised reconstruction MSE below 0.05 and below a tenth of the initial error',
     { timeout: LEARNING_TIMEOUT_MS },
     async () => {
       await expectNoLeaks(async () => {
@@ -37,20 +39,20 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
           return error;
         };
         const initial = await recon();
-        for (let s = 0; s < 120; s++) await trainer.step(images);
+        for (let s = 0; s < 80; s++) await trainer.step(images);
         const final = await recon();
         console.log(`[${backendName()}] VAR reconstruction MSE ${initial.toFixed(4)} → ${final.toFixed(4)}`);
         expect(initial).toBeGreaterThan(0.3);
-        expect(final).toBeLessThan(0.12);
-        expect(final).toBeLessThan(initial / 3);
-        expect(trainer.usage.total).toBe(120 * 2 * (1 + 4 + 16));
+        expect(final).toBeLessThan(0.05);
+        expect(final).toBeLessThan(initial / 10);
+        expect(trainer.usage.total).toBe(80 * 2 * (1 + 4 + 16));
         trainer.dispose();
         images.dispose();
       });
     },
   );
 
-  it('FlexVAR: 50 multi-scale steps halve the full-scale reconstruction error', { timeout: LEARNING_TIMEOUT_MS }, async () => {
+  it('FlexVAR: 35 multi-scale steps take the full-scale reconstruction error below a quarter of the initial one', { timeout: LEARNING_TIMEOUT_MS }, async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(12), 2, 8);
       const trainer = FlexVarTrainer.create(
@@ -64,16 +66,16 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
         return error;
       };
       const initial = await recon();
-      for (let s = 0; s < 50; s++) await trainer.step(images);
+      for (let s = 0; s < 35; s++) await trainer.step(images);
       const final = await recon();
       console.log(`[${backendName()}] FlexVAR reconstruction MSE ${initial.toFixed(4)} → ${final.toFixed(4)}`);
-      expect(final).toBeLessThan(initial / 2);
+      expect(final).toBeLessThan(initial / 4);
       trainer.dispose();
       images.dispose();
     });
   });
 
-  it('NVG: 40 steps halve the reconstruction error through the granularity quantizer', { timeout: LEARNING_TIMEOUT_MS }, async () => {
+  it('NVG: 30 steps take the reconstruction error through the granularity quantizer below a quarter of the initial one', { timeout: LEARNING_TIMEOUT_MS }, async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(13), 2, 8);
       const trainer = NvgTrainer.create(
@@ -87,10 +89,10 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
         return error;
       };
       const initial = await recon();
-      for (let s = 0; s < 40; s++) await trainer.step(images);
+      for (let s = 0; s < 30; s++) await trainer.step(images);
       const final = await recon();
       console.log(`[${backendName()}] NVG reconstruction MSE ${initial.toFixed(4)} → ${final.toFixed(4)}`);
-      expect(final).toBeLessThan(initial / 2);
+      expect(final).toBeLessThan(initial / 4);
       trainer.dispose();
       images.dispose();
     });
