@@ -34,6 +34,7 @@ export {
   refineImages,
   extendImages,
   type Generation,
+  type NvgImageOptions,
   type ImageEditOptions,
   type RefineOptions,
   type ExtendOptions,

@@ -6,7 +6,7 @@ import type { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
 import { backendName } from '../../../test/backend';
 import { openFixtures } from '../../../test/fixtures';
 import { editImages, extendImages, generate, generateScalePlan, refineImages } from '../src/index';
-import { disposePlan, flexVarPipeline, planIds, tinyVarPipeline } from './pipelines';
+import { disposePlan, flexVarPipeline, planIds, tinyNvgPipeline, tinyVarPipeline } from './pipelines';
 
 // Image generation and the image-to-image modes end to end on small pipelines (random weights): shapes, ranges,
 // seeding, and the teacher-forced parts equal to the image's own tokens.
@@ -151,5 +151,29 @@ describe(`FlexVAR refineImages and extendImages [${backendName()}]`, () => {
     tf.dispose([input, canvas, out.images_BHWC]);
     disposePlan(out.plan);
     disposePlan(reference);
+  });
+});
+
+describe(`NVG through the same generate call [${backendName()}]`, () => {
+  it('generates images from the stage loop, reproducibly by seed, leak-free', async () => {
+    const { tokenizer, generator } = await tinyNvgPipeline();
+    try {
+      const options = { labels: [2, 5], seed: 7, topK: 4, structureSteps: 3 };
+      const before = tf.memory().numTensors;
+      const a = await generate(tokenizer, generator, options);
+      const b = await generate(tokenizer, generator, options);
+      expect(a.images_BHWC.shape).toEqual([2, ...tokenizer.imageSize, 3]);
+      expect(a.plan.steps.map((s) => s.kind)).toEqual(tokenizer.schedule().map(() => 'granularity'));
+      expect(await planIds(a.plan)).toEqual(await planIds(b.plan));
+      const recon = tokenizer.decode(a.plan);
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(recon, a.images_BHWC))));
+      expect((await d.data())[0]).toBe(0);
+      tf.dispose([recon, d, a.images_BHWC, b.images_BHWC, a.plan, b.plan]);
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(generate(tokenizer, generator, { labels: [99] })).rejects.toThrow(/labels\[0\]/);
+    } finally {
+      tokenizer.dispose();
+      generator.dispose();
+    }
   });
 });

@@ -2,10 +2,18 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorSource } from '@nextdetail/core';
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
-import { CartTokenizer, FlexVae, type FlexVaeConfig, FlexVarTokenizer, VarTokenizer, varTokenizerConfigFromReference } from '@nextdetail/tokenizers';
-import { FlexVarGenerator, VarGenerator } from '@nextdetail/transformer';
+import {
+  CartTokenizer,
+  FlexVae,
+  type FlexVaeConfig,
+  FlexVarTokenizer,
+  NvgTokenizer,
+  VarTokenizer,
+  varTokenizerConfigFromReference,
+} from '@nextdetail/tokenizers';
+import { FlexVarGenerator, type NvgConfig, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { RandomGenerator } from '@nextdetail/core';
-import { syntheticSource, TINY_VAR_TOKENIZER, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
+import { nvgTokenizerSource, syntheticSource, TINY_VAR_TOKENIZER, tinyNvgQuantizerSource, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
 
 // Complete pipelines built from the reference fixtures (random weights), shared by the samplers tests.
 
@@ -62,6 +70,38 @@ export async function tinyVarPipeline(cart?: { order: number }): Promise<{ token
     new RandomGenerator(0),
   );
   return { tokenizer, generator };
+}
+
+/**
+ * A five-stage NVG pipeline that runs in seconds: the tokenizer tests' tiny quantizer (4 × 4 latent, 16 codes) under a
+ * smooth synthetic autoencoder, and a freshly initialised one-block NVGformer for 10 classes.
+ */
+export async function tinyNvgPipeline(): Promise<{ tokenizer: NvgTokenizer; generator: NvgGenerator }> {
+  const stages = 5;
+  const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
+  const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(vae, tinyNvgQuantizerSource(stages)), { vae });
+  const config: NvgConfig = {
+    width: 32,
+    depth: 1,
+    heads: 1,
+    headDim: 32,
+    mlpHidden: 64,
+    structureWidth: 32,
+    structureDepth: 1,
+    structureHeads: 1,
+    structureHeadDim: 32,
+    structureMlpHidden: 64,
+    cvae: tokenizer.latentChannels,
+    vocabSize: tokenizer.vocabSize,
+    numClasses: 10,
+    stages,
+    positions: 2 ** (stages - 1),
+    structureBits: stages - 1,
+    structureStages: stages - 2,
+    timeEmbedDim: 16,
+    ropeAxes: stages + 2,
+  };
+  return { tokenizer, generator: await NvgGenerator.init(config, new RandomGenerator(0)) };
 }
 
 export async function labelsOf(file: SafetensorsFile): Promise<number[]> {

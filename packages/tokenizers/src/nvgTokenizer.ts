@@ -112,24 +112,43 @@ export class NvgTokenizer implements Tokenizer {
   async encodeLatent(f_BHWC: tf.Tensor4D, { labels_BSP }: NvgEncodeOptions = {}): Promise<TokenPlan> {
     const encoding = await this.quantizer.encode(f_BHWC, labels_BSP === undefined ? {} : { labels_BSP });
     try {
-      const [b, h, w] = f_BHWC.shape;
-      const steps = tf.tidy(() => {
-        const labels_SBP = (tf.split(encoding.labels_BSP, this.stages, 1) as tf.Tensor3D[]).map((l) => tf.reshape(l, [b, h * w]) as tf.Tensor2D);
-        const tokens_SBP = (tf.split(encoding.tokens_BSP, this.stages, 1) as tf.Tensor3D[]).map((t) => tf.reshape(t, [b, h * w]) as tf.Tensor2D);
-        return labels_SBP.map(
-          (label_BP, s): GranularityStep => ({
-            kind: 'granularity',
-            size: [h, w],
-            idx_Bl: clusterTokens(tokens_SBP[s]!, label_BP, 2 ** s),
-            clusters: 2 ** s,
-            labels_Bl: label_BP,
-          }),
-        );
-      });
-      return { steps };
+      return this.planOf(encoding.tokens_BSP, encoding.labels_BSP, [f_BHWC.shape[1], f_BHWC.shape[2]]);
     } finally {
       tf.dispose(encoding);
     }
+  }
+
+  /**
+   * The plan of per-position tokens and structure maps of every stage (int32 [B, S, H·W] each, row-major over the
+   * latent grid `size`): what NVG's generation loop produces. The inputs are left alone.
+   */
+  planFromPositions(tokens_BSP: tf.Tensor3D, labels_BSP: tf.Tensor3D, size: readonly [number, number]): TokenPlan {
+    const [h, w] = checkSize(size, 'size');
+    for (const [t, name] of [[tokens_BSP, 'tokens_BSP'], [labels_BSP, 'labels_BSP']] as const) {
+      checkTensor(t, name, { rank: 3, dtype: 'int32' });
+      if (t.shape[1] !== this.stages || t.shape[2] !== h * w || t.shape[0] !== tokens_BSP.shape[0]) {
+        throw new ShapeError(name, `[B, ${this.stages}, ${h * w}] (batch, stages, positions of ${h}×${w})`, describeShape(t.shape));
+      }
+    }
+    return this.planOf(tokens_BSP, labels_BSP, [h, w]);
+  }
+
+  private planOf(tokens_BSP: tf.Tensor, labels_BSP: tf.Tensor, [h, w]: readonly [number, number]): TokenPlan {
+    const b = tokens_BSP.shape[0]!;
+    const steps = tf.tidy(() => {
+      const labels_SBP = (tf.split(labels_BSP, this.stages, 1) as tf.Tensor3D[]).map((l) => tf.reshape(l, [b, h * w]) as tf.Tensor2D);
+      const tokens_SBP = (tf.split(tokens_BSP, this.stages, 1) as tf.Tensor3D[]).map((t) => tf.reshape(t, [b, h * w]) as tf.Tensor2D);
+      return labels_SBP.map(
+        (label_BP, s): GranularityStep => ({
+          kind: 'granularity',
+          size: [h, w],
+          idx_Bl: clusterTokens(tokens_SBP[s]!, label_BP, 2 ** s),
+          clusters: 2 ** s,
+          labels_Bl: label_BP,
+        }),
+      );
+    });
+    return { steps };
   }
 
   /** f̂ = Σ_s Phi_s(E[tokens_s]) [B, H, W, C] of a complete plan: the decoder's input. */

@@ -6,6 +6,8 @@ import type { Tokenizer } from '../src/tokenizer.js';
 import type { VarTokenizerConfig } from '../src/varTokenizer.js';
 import { expectNoLeaks } from '../../../test/backend.js';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
+import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
+import type { NvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
 export { thrown } from '../../../test/errors.js';
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
@@ -138,4 +140,33 @@ export async function expectPreviews(tokenizer: Tokenizer, img_BHWC: tf.Tensor4D
   } finally {
     tf.dispose([plan.steps.map((s) => s.idx_Bl), full]);
   }
+}
+
+/** A checkpoint with the CNN of `vae` (smooth synthetic weights) and every `quantize.*` tensor of `quantizer`. */
+export function nvgTokenizerSource(vae: NvgAutoencoderConfig, quantizer: TensorSource): TensorSource {
+  const shapes = Object.fromEntries(Object.entries(NvgAutoencoder.stateDictSpec(vae)).map(([k, p]) => [k, [...p.shape]]));
+  const cnn = syntheticSource(shapes, 0.1);
+  const own = quantizer.keys().filter((k) => k.startsWith('quantize.'));
+  const ours = new Set(own);
+  return {
+    keys: () => [...cnn.keys(), ...own],
+    info: (name) => (ours.has(name) ? quantizer.info(name) : cnn.info(name)),
+    tensor: (name) => (ours.has(name) ? quantizer.tensor(name) : cnn.tensor(name)),
+  };
+}
+
+/** NVG quantizer tensors for `stages` stages: a 4-wide codebook of 16 N(0, 1) rows and small stage convolutions. */
+export function tinyNvgQuantizerSource(stages: number): TensorSource {
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
+    'quantize.embedding.weight': { shape: [16, 4], data: normals(64, 3) },
+  };
+  for (let s = 0; s < stages; s++) {
+    tensors[`quantize.quant_resi.${s}.weight`] = { shape: [4, 4, 3, 3], data: normals(144, 10 + s).map((x) => 0.1 * x) };
+    tensors[`quantize.quant_resi.${s}.bias`] = { shape: [4], data: normals(4, 30 + s).map((x) => 0.1 * x) };
+  }
+  return {
+    keys: () => Object.keys(tensors),
+    info: (name) => ({ dtype: 'F32', shape: tensors[name]!.shape }),
+    tensor: async (name) => tf.tensor(tensors[name]!.data, tensors[name]!.shape),
+  };
 }

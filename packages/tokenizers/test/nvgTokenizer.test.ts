@@ -5,46 +5,18 @@ import { fromTorchLayout, InvalidArgumentError, ShapeError, type TensorSource, V
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
 import { NvgTokenizer } from '../src/nvgTokenizer.js';
 import type { GranularityStep, TokenPlan } from '../src/tokenizer.js';
-import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
 import type { NvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { listFixtures } from '../../../test/fixtures.js';
-import { expectPreviews, maxAbsDiff, normals, syntheticSource, thrown } from './helpers.js';
+import { expectPreviews, maxAbsDiff, normals, nvgTokenizerSource, thrown, tinyNvgQuantizerSource } from './helpers.js';
 
 /** The transformer inputs of every stage after the first, from nextInput on the plan's prefixes. */
 function nextInputs(tokenizer: NvgTokenizer, plan: TokenPlan): tf.Tensor3D[] {
   return plan.steps.slice(1).map((step, k) => tokenizer.nextInput({ steps: plan.steps.slice(0, k + 1) }, step.size));
 }
 
-/** A checkpoint with the CNN of `vae` (smooth synthetic weights) and every `quantize.*` tensor of `quantizer`. */
-function withQuantizer(vae: NvgAutoencoderConfig, quantizer: TensorSource): TensorSource {
-  const shapes = Object.fromEntries(Object.entries(NvgAutoencoder.stateDictSpec(vae)).map(([k, p]) => [k, [...p.shape]]));
-  const cnn = syntheticSource(shapes, 0.1);
-  const own = quantizer.keys().filter((k) => k.startsWith('quantize.'));
-  const ours = new Set(own);
-  return {
-    keys: () => [...cnn.keys(), ...own],
-    info: (name) => (ours.has(name) ? quantizer.info(name) : cnn.info(name)),
-    tensor: (name) => (ours.has(name) ? quantizer.tensor(name) : cnn.tensor(name)),
-  };
-}
-
-/** Five stages (16 positions: a 4×4 latent), a 4-wide codebook of 16 N(0, 1) rows, small stage convolutions. */
 const STAGES = 5;
-const QUANTIZER: TensorSource = (() => {
-  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
-    'quantize.embedding.weight': { shape: [16, 4], data: normals(64, 3) },
-  };
-  for (let s = 0; s < STAGES; s++) {
-    tensors[`quantize.quant_resi.${s}.weight`] = { shape: [4, 4, 3, 3], data: normals(144, 10 + s).map((x) => 0.1 * x) };
-    tensors[`quantize.quant_resi.${s}.bias`] = { shape: [4], data: normals(4, 30 + s).map((x) => 0.1 * x) };
-  }
-  return {
-    keys: () => Object.keys(tensors),
-    info: (name) => ({ dtype: 'F32', shape: tensors[name]!.shape }),
-    tensor: async (name) => tf.tensor(tensors[name]!.data, tensors[name]!.shape),
-  };
-})();
+const QUANTIZER = tinyNvgQuantizerSource(STAGES);
 const VAE: NvgAutoencoderConfig = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
 
 function images(b: number, h: number, w: number): tf.Tensor4D {
@@ -60,7 +32,7 @@ describe(`NvgTokenizer on a tiny random-weight autoencoder [${backendName()}]`, 
   let tokenizer: NvgTokenizer;
   let img_BHWC: tf.Tensor4D;
   beforeAll(async () => {
-    tokenizer = await NvgTokenizer.fromStateDict(withQuantizer(VAE, QUANTIZER), { vae: VAE });
+    tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(VAE, QUANTIZER), { vae: VAE });
     img_BHWC = images(2, 8, 8);
   });
   afterAll(() => {
@@ -174,6 +146,26 @@ describe(`NvgTokenizer on a tiny random-weight autoencoder [${backendName()}]`, 
   });
 
   it('previews every prefix of a plan as the canvas so far (the complete one is the decoded image)', () => expectPreviews(tokenizer, img_BHWC));
+
+  it('builds the plan of per-position tokens and structure maps (what the generation loop yields), leak-free', async () => {
+    const f_BHWC = tokenizer.vae.encode(img_BHWC);
+    const encoding = await tokenizer.quantizer.encode(f_BHWC);
+    const reference = await tokenizer.encodeLatent(f_BHWC);
+    const size: [number, number] = [f_BHWC.shape[1], f_BHWC.shape[2]];
+    const before = tf.memory().numTensors;
+    const again = tokenizer.planFromPositions(encoding.tokens_BSP, encoding.labels_BSP, size);
+    expect(tf.memory().numTensors - before, 'only the plan (ids and structure map per stage)').toBe(2 * again.steps.length);
+    for (const [s, step] of again.steps.entries()) {
+      const want = reference.steps[s] as GranularityStep;
+      const got = step as GranularityStep;
+      expect([got.kind, got.size, got.clusters]).toEqual([want.kind, want.size, want.clusters]);
+      expect(Array.from(await got.idx_Bl.data())).toEqual(Array.from(await want.idx_Bl.data()));
+      expect(Array.from(await got.labels_Bl.data())).toEqual(Array.from(await want.labels_Bl.data()));
+    }
+    const e = await thrown(() => tokenizer.planFromPositions(encoding.tokens_BSP, encoding.labels_BSP, [size[0], size[1] + 1]));
+    expect((e as ShapeError).argument).toBe('tokens_BSP');
+    tf.dispose([f_BHWC, encoding, reference, again]);
+  });
 });
 
 const fixtures: SafetensorsFile[] = [];
@@ -192,7 +184,7 @@ describe(`NvgTokenizer's quantizer path vs the NVG reference fixtures [${backend
     it(`${name}: encodeLatent(in.f), clustered or with out.labels, gives out.nvg_input (canvases, tokens, labels) and out.fhat_from_tokens; teacherForcing and the nextInput steps are its canvases after stage 0; leak-free`, async () => {
       const [, c] = file.info('quantize.embedding.weight').shape as [number, number];
       const vae: NvgAutoencoderConfig = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: c };
-      const tokenizer = await NvgTokenizer.fromStateDict(withQuantizer(vae, file), { vae });
+      const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(vae, file), { vae });
       const f = await file.tensor('in.f');
       const f_BHWC = fromTorchLayout(f, 'nchw', 'in.f') as tf.Tensor4D;
       f.dispose();

@@ -42,6 +42,7 @@ export { clipGradientNorm, globalGradientNorm } from './training/gradientClippin
 export { learningRateAt, type LearningRateSchedule } from './training/learningRate.js';
 export { dropConditions } from './training/conditionDropout.js';
 export { NvgGenerator } from './nvg/nvgGenerator.js';
+export { nvgInitSource } from './nvg/nvgInit.js';
 export { NvgContentGenerator, type NvgContentInput } from './nvg/nvgContentGenerator.js';
 export { NvgStructureGenerator, type NvgStructureInput } from './nvg/nvgStructureGenerator.js';
 export { nvgConfigFromStateDict, nvgParameterShapes, type NvgConfig } from './nvg/nvgConfig.js';

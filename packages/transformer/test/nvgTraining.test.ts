@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RandomGenerator, ShapeError, type TensorSource } from '@nextdetail/core';
-import { type NvgConfig, nvgParameterShapes } from '../src/nvg/nvgConfig.js';
+import { RandomGenerator, ShapeError } from '@nextdetail/core';
+import type { NvgConfig } from '../src/nvg/nvgConfig.js';
 import { NvgGenerator } from '../src/nvg/nvgGenerator.js';
 import { clusterTokens, logitNormalTimes, nvgContentLoss, NvgTrainer } from '../src/nvg/nvgTraining.js';
 import { structureBits } from '../../tokenizers/src/quantizer/structureBits.js';
@@ -30,37 +30,6 @@ const TINY: NvgConfig = {
   ropeAxes: 7,
 };
 
-/** A random NVGformer state dict of TINY's shapes (std 0.05, QK-norm scales 1, rope_ids and scale factors as built). */
-async function tinySource(seed: number): Promise<TensorSource> {
-  const rng = new RandomGenerator(seed);
-  const shapes = nvgParameterShapes(TINY);
-  const values = new Map<string, Float32Array>();
-  for (const [name, shape] of Object.entries(shapes)) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    let data: Float32Array;
-    if (name === 'rope_ids') {
-      data = new Float32Array(size);
-      data.fill(1, 0, TINY.ropeAxes);
-      for (let p = 0; p < TINY.positions; p++) {
-        data[(1 + p) * TINY.ropeAxes + TINY.ropeAxes - 2] = Math.floor(p / 4);
-        data[(1 + p) * TINY.ropeAxes + TINY.ropeAxes - 1] = p % 4;
-      }
-    } else if (name === 'scale_factors' || name.endsWith('_norm.scale')) {
-      data = new Float32Array(size).fill(1);
-    } else {
-      const t = rng.normal(shape, 0, name === 'content_start_embed' ? 1 : 0.05);
-      data = (await t.data()) as Float32Array;
-      t.dispose();
-    }
-    values.set(name, data);
-  }
-  return {
-    keys: () => Object.keys(shapes),
-    info: (name) => ({ dtype: 'F32', shape: shapes[name]! }),
-    tensor: async (name) => tf.tensor(values.get(name)!, shapes[name]!),
-  };
-}
-
 describe(`NVG training steps [${backendName()}]`, () => {
   let generator: NvgGenerator;
   const stage = 2;
@@ -72,7 +41,7 @@ describe(`NVG training steps [${backendName()}]`, () => {
   let classLabels_B: tf.Tensor;
 
   beforeAll(async () => {
-    generator = await NvgGenerator.fromStateDict(await tinySource(7), { prefix: '' });
+    generator = await NvgGenerator.init(TINY, new RandomGenerator(7));
     const rng = new RandomGenerator(11);
     // Stage-2 clusters of a 4×4 latent: label = (p mod 4) >> 0 … a fixed, even split into 4 clusters of 4.
     const labels = Int32Array.from({ length: 2 * 16 }, (_, i) => (i % 16) % 4);

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkTensor, describeShape, InvalidArgumentError, resize, ShapeError } from '@nextdetail/core';
-import type { TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
+import { checkNumber, checkTensor, describeShape, describeValue, InvalidArgumentError, RandomGenerator, resize, ShapeError } from '@nextdetail/core';
+import type { NvgTokenizer, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
 import type { ScaleGenerator } from '@nextdetail/transformer';
+import { nvgGenerate, type NvgGenerateOptions } from '../nvg/nvgGenerate.js';
+import type { NvgNetworks } from '../nvg/nvgNetworks.js';
 import { generateScalePlan, type ScaleLoopOptions } from './scaleLoop.js';
 
 /** Images NHWC in the tokenizer's output range and the plan they were decoded from; the caller owns both. */
@@ -21,9 +23,56 @@ async function decoded(tokenizer: Tokenizer, plan: Promise<TokenPlan>): Promise<
   }
 }
 
-/** Class-conditional generation with VAR, CART or FlexVAR: the next-scale loop, then the tokenizer's decoder. */
-export function generate(tokenizer: Tokenizer, generator: ScaleGenerator, options: ScaleLoopOptions): Promise<Generation> {
-  return decoded(tokenizer, generateScalePlan(tokenizer, generator, options));
+export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng'> & {
+  /** Class of every image; `numClasses` asks for an unconditional sample. */
+  labels: readonly number[];
+  /** Seed of every random choice (or pass `rng`); fully greedy settings need neither. */
+  seed?: number;
+  rng?: RandomGenerator;
+};
+
+/**
+ * Class-conditional generation, the same call for every family: VAR, CART and FlexVAR run the next-scale loop with a
+ * scale generator; NVG runs its stage loop (content tokens, then the next structure) with its generator networks. The
+ * plan is decoded by the tokenizer.
+ */
+export function generate(tokenizer: NvgTokenizer, generator: NvgNetworks, options: NvgImageOptions): Promise<Generation>;
+export function generate(tokenizer: Tokenizer, generator: ScaleGenerator, options: ScaleLoopOptions): Promise<Generation>;
+export function generate(
+  tokenizer: Tokenizer,
+  generator: ScaleGenerator | NvgNetworks,
+  options: ScaleLoopOptions | NvgImageOptions,
+): Promise<Generation> {
+  if (tokenizer.family === 'nvg') return decoded(tokenizer, nvgPlan(tokenizer as NvgTokenizer, generator as NvgNetworks, options as NvgImageOptions));
+  return decoded(tokenizer, generateScalePlan(tokenizer, generator as ScaleGenerator, options as ScaleLoopOptions));
+}
+
+async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: NvgImageOptions): Promise<TokenPlan> {
+  const { labels, seed, rng: given, ...loop } = options;
+  if (!Array.isArray(labels) || labels.length === 0) {
+    throw new InvalidArgumentError('labels', 'a non-empty array of class ids', describeValue(labels));
+  }
+  labels.forEach((l, i) => checkNumber(l, `labels[${i}]`, { min: 0, max: networks.config.numClasses, integer: true }));
+  const size = tokenizer.schedule()[0]!.size;
+  if (networks.config.positions !== size[0] * size[1] || networks.config.stages !== tokenizer.stages) {
+    throw new InvalidArgumentError(
+      'generator',
+      `NVG networks for ${tokenizer.stages} stages over ${size[0] * size[1]} positions (the tokenizer's)`,
+      `${networks.config.stages} stages over ${networks.config.positions} positions`,
+    );
+  }
+  const rng = given ?? (seed === undefined ? undefined : new RandomGenerator(seed));
+  const labels_B = tf.tensor1d(Int32Array.from(labels), 'int32');
+  try {
+    const result = await nvgGenerate(networks, tokenizer.quantizer, labels_B, { ...loop, ...(rng ? { rng } : {}) });
+    try {
+      return tokenizer.planFromPositions(result.tokens_BSP as tf.Tensor3D, result.labels_BSP as tf.Tensor3D, size);
+    } finally {
+      tf.dispose([result.tokens_BSP, result.labels_BSP, result.canvas_BPC, ...result.logits]);
+    }
+  } finally {
+    labels_B.dispose();
+  }
 }
 
 export type ImageEditOptions = Omit<ScaleLoopOptions, 'edit' | 'prefix' | 'imageSize' | 'schedule'> & {

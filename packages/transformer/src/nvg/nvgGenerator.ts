@@ -7,12 +7,14 @@ import {
   InvalidArgumentError,
   loadStateDict,
   type ParameterSpec,
+  type RandomGenerator,
   ShapeError,
   type StateDictReport,
   type TensorSource,
 } from '@nextdetail/core';
 import { type NvgConfig, nvgConfigFromStateDict, nvgParameterShapes } from './nvgConfig.js';
 import { NvgContentGenerator } from './nvgContentGenerator.js';
+import { nvgInitSource } from './nvgInit.js';
 import { NvgStructureGenerator } from './nvgStructureGenerator.js';
 import { BLOCK_TENSOR_NAMES, splitBlockTensors } from './singleStreamBlock.js';
 import { contentRopeIds, type RotaryTable, ropeAxesDims, rotaryTable, structureRopeIds } from './structureAwareRope.js';
@@ -44,6 +46,11 @@ export class NvgGenerator {
     this.structure = new NvgStructureGenerator(config, variables);
     this.contentAxesDims = ropeAxesDims(config.headDim, config.structureBits);
     this.structureAxesDims = ropeAxesDims(config.structureHeadDim, config.structureBits);
+  }
+
+  /** A fresh generator for `config` (for training from scratch), drawn from `rng` (see `nvgInitSource`). */
+  static async init(config: NvgConfig, rng: RandomGenerator): Promise<NvgGenerator> {
+    return NvgGenerator.fromStateDict(await nvgInitSource(config, rng), { prefix: '' });
   }
 
   /**
