@@ -9,7 +9,7 @@ import { writeSafetensors, type WritableRawTensor } from '@nextdetail/core';
 import { fixturePath } from '../../../test/fixtures.js';
 import { main } from '../src/cliMain.js';
 import { decodeStatisticsNpz, frechetDistance, StatisticsAccumulator } from '../src/index.js';
-import { loadAccumulatorState, loadStatistics } from '../src/node.js';
+import { loadAccumulatorState, loadStatistics } from '@nextdetail/eval/node';
 import { hashValues, readLayout } from './hashWeights.js';
 
 // The CLI runs in-process through its main(); `--backend wasm` keeps the full 299×299 network fast whatever backend

@@ -1,5 +1,6 @@
 // Closed-form inputs of shared/fixtures/eval (see its README): feature matrices A and B, IS logits, P/R point sets.
 import type { FeatureMatrix } from '../src/featureMatrix.js';
+export { thrown } from '../../../test/errors.js';
 
 export function matrixA(n: number, d: number): FeatureMatrix {
   const data = new Float64Array(n * d);
@@ -37,12 +38,3 @@ export function gaussianMatrix(rows: number, dim: number, seed: number, shift = 
   return { data, rows, dim };
 }
 
-/** The error `fn` throws or rejects with; fails the test if it does not. */
-export async function thrown(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
