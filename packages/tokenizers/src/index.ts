@@ -53,3 +53,33 @@ export { openCheckpoint, type PretrainedSource, type OpenedCheckpoint } from './
 export { varTokenizerConfigFromShapes, VAR_256_PATCH_NUMS, type VarShapeOptions } from './pretrained/varConfigFromShapes.js';
 export { flexVaeConfigFromShapes } from './pretrained/flexVaeConfigFromShapes.js';
 export { nvgAutoencoderConfigFromShapes } from './pretrained/nvgConfigFromShapes.js';
+export { VarTokenizerTrainer, type VarTokenizerTrainerConfig } from './training/varTokenizerTrainer.js';
+export { CartTokenizerTrainer, type CartTokenizerTrainerConfig } from './training/cartTokenizerTrainer.js';
+export { FlexVarTokenizerTrainer, type FlexVarTokenizerTrainerConfig } from './training/flexVarTokenizerTrainer.js';
+export { NvgTokenizerTrainer, type NvgTokenizerTrainerConfig } from './training/nvgTokenizerTrainer.js';
+export {
+  type TrainingOptions,
+  type StepReport,
+  type PerceptualLoss,
+  type ReconstructionPair,
+  type FamilyForward,
+} from './training/trainerCore.js';
+export { AdamW, type AdamWConfig } from './training/adamW.js';
+export { CodebookUsage } from './training/codebookUsage.js';
+export type { CodebookInit } from './training/codebookInit.js';
+export { PatchDiscriminator } from './training/patchDiscriminator.js';
+export {
+  TrainableMultiScaleQuantizer,
+  type TrainableMultiScaleQuantizerConfig,
+  type QuantizerForward,
+} from './training/trainableMultiScaleQuantizer.js';
+export {
+  TrainableGroundTruthQuantizer,
+  type TrainableGroundTruthQuantizerConfig,
+  type GroundTruthForward,
+} from './training/trainableGroundTruthQuantizer.js';
+export { TrainableGranularityQuantizer, type TrainableGranularityQuantizerConfig } from './training/trainableGranularityQuantizer.js';
+export { writeStateDict, toTorchLayout, type StateDictEntry } from './training/checkpoint.js';
+export { sampleScales } from './training/scaleSampling.js';
+export { syntheticShapes } from './training/syntheticShapes.js';
+export type { AutoencoderLoadOptions } from './vqvae/parameterInit.js';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { RandomGenerator } from '@nextdetail/core';
-import { FlexVarTrainer } from '../src/training/flexVarTrainer.js';
-import { NvgTrainer } from '../src/training/nvgTrainer.js';
+import { FlexVarTokenizerTrainer } from '../src/training/flexVarTokenizerTrainer.js';
+import { NvgTokenizerTrainer } from '../src/training/nvgTokenizerTrainer.js';
 import { syntheticShapes } from '../src/training/syntheticShapes.js';
-import { VarTrainer } from '../src/training/varTrainer.js';
+import { VarTokenizerTrainer } from '../src/training/varTokenizerTrainer.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
 // Each test overfits a tiny tokenizer (ch 32 or 24, two levels, 8×8 images of a rectangle and a disc, 4×4 latents,
@@ -28,7 +28,7 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
     async () => {
       await expectNoLeaks(async () => {
         const images = syntheticShapes(new RandomGenerator(11), 2, 8);
-        const trainer = VarTrainer.create(
+        const trainer = VarTokenizerTrainer.create(
           { vae: { ch: 32, chMult: [1, 1], numResBlocks: 1, usingSa: false, usingMidSa: false, zChannels: 8, vocabSize: 32 }, patchNums: [1, 2, 4] },
           { seed: 1, codebookInit: 'latents', optimizer: { learningRate: 3e-3 } },
         );
@@ -55,7 +55,7 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
   it('FlexVAR: 35 multi-scale steps take the full-scale reconstruction error below a quarter of the initial one', { timeout: LEARNING_TIMEOUT_MS }, async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(12), 2, 8);
-      const trainer = FlexVarTrainer.create(
+      const trainer = FlexVarTokenizerTrainer.create(
         { vae: { ch: 32, chMult: [1, 1], numResBlocks: 1, zChannels: 32, codebookEmbedDim: 8 }, vocabSize: 32, scalesPerStep: 2 },
         { seed: 2, codebookInit: 'latents', optimizer: { learningRate: 3e-3 } },
       );
@@ -78,7 +78,7 @@ describe(`tokenizer training reduces the reconstruction error [${backendName()}]
   it('NVG: 30 steps take the reconstruction error through the granularity quantizer below a quarter of the initial one', { timeout: LEARNING_TIMEOUT_MS }, async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(13), 2, 8);
-      const trainer = NvgTrainer.create(
+      const trainer = NvgTokenizerTrainer.create(
         { vae: { ch: 24, chMult: [1, 1], numResBlocks: 1, embedDim: 8 }, vocabSize: 32, latentSize: [4, 4] },
         { seed: 3, codebookInit: 'latents', optimizer: { learningRate: 3e-3 } },
       );

@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { RandomGenerator, readSafetensors } from '@nextdetail/core';
 import { BaseDetailQuantizer } from '../src/quantizer/baseDetail.js';
-import { CartTrainer } from '../src/training/cartTrainer.js';
-import { FlexVarTrainer } from '../src/training/flexVarTrainer.js';
-import { NvgTrainer } from '../src/training/nvgTrainer.js';
+import { CartTokenizerTrainer } from '../src/training/cartTokenizerTrainer.js';
+import { FlexVarTokenizerTrainer } from '../src/training/flexVarTokenizerTrainer.js';
+import { NvgTokenizerTrainer } from '../src/training/nvgTokenizerTrainer.js';
 import { syntheticShapes } from '../src/training/syntheticShapes.js';
 import type { StepReport } from '../src/training/trainerCore.js';
-import { VarTrainer } from '../src/training/varTrainer.js';
+import { VarTokenizerTrainer } from '../src/training/varTokenizerTrainer.js';
 import { FlexVae } from '../src/vqvae/flexVae.js';
 import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
 import { VarVqvae } from '../src/vqvae/varVqvae.js';
@@ -38,11 +38,11 @@ function checkReport(report: StepReport, idsPerStep: number, vocabSize: number):
 }
 
 describe(`training checkpoints load back with the official names [${backendName()}]`, () => {
-  it('VarTrainer: steps with perceptual and adversarial terms, then VarVqvae + MultiScaleResidualQuantizer reproduce its ids and reconstruction', async () => {
+  it('VarTokenizerTrainer: steps with perceptual and adversarial terms, then VarVqvae + MultiScaleResidualQuantizer reproduce its ids and reconstruction', async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(1), 2, 8);
       const blur = (x: tf.Tensor4D) => tf.avgPool(x, 2, 2, 'valid');
-      const trainer = VarTrainer.create(
+      const trainer = VarTokenizerTrainer.create(
         { vae: VAR_VAE, patchNums: PATCH_NUMS },
         {
           seed: 3,
@@ -84,11 +84,11 @@ describe(`training checkpoints load back with the official names [${backendName(
     });
   });
 
-  it('FlexVarTrainer: seeded K-scale steps, then FlexVae + GroundTruthMultiScaleQuantizer reproduce ids and reconstructions per scale', async () => {
+  it('FlexVarTokenizerTrainer: seeded K-scale steps, then FlexVae + GroundTruthMultiScaleQuantizer reproduce ids and reconstructions per scale', async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(2), 2, 8);
       const vaeConfig = { ch: 32, chMult: [1, 1], numResBlocks: 1, zChannels: 32, codebookEmbedDim: 4 };
-      const make = () => FlexVarTrainer.create({ vae: vaeConfig, vocabSize: 16, scalesPerStep: 3 }, { seed: 4, optimizer: { learningRate: 1e-3 } });
+      const make = () => FlexVarTokenizerTrainer.create({ vae: vaeConfig, vocabSize: 16, scalesPerStep: 3 }, { seed: 4, optimizer: { learningRate: 1e-3 } });
       const [trainer, twin] = [make(), make()];
       const reports = [await trainer.step(images), await trainer.step(images)];
       // The same seed draws the same scales and the same weights: the same losses, step for step.
@@ -121,11 +121,11 @@ describe(`training checkpoints load back with the official names [${backendName(
     });
   });
 
-  it('NvgTrainer: a step on clustered structure, then NvgAutoencoder + GranularityQuantizer reproduce labels, tokens and reconstruction', async () => {
+  it('NvgTokenizerTrainer: a step on clustered structure, then NvgAutoencoder + GranularityQuantizer reproduce labels, tokens and reconstruction', async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(3), 2, 8);
       const vaeConfig = { ch: 24, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
-      const trainer = NvgTrainer.create({ vae: vaeConfig, vocabSize: 16, latentSize: [4, 4] }, { seed: 5, codebookInit: 'latents' });
+      const trainer = NvgTokenizerTrainer.create({ vae: vaeConfig, vocabSize: 16, latentSize: [4, 4] }, { seed: 5, codebookInit: 'latents' });
       checkReport(await trainer.step(images), 2 * (1 + 2 + 4 + 8 + 16), 16);
 
       const file = await readSafetensors(await trainer.checkpoint());
@@ -152,11 +152,11 @@ describe(`training checkpoints load back with the official names [${backendName(
     });
   });
 
-  it('CartTrainer: a base-detail step, then VarVqvae + BaseDetailQuantizer.encodeImage reproduce its ids and reconstruction', async () => {
+  it('CartTokenizerTrainer: a base-detail step, then VarVqvae + BaseDetailQuantizer.encodeImage reproduce its ids and reconstruction', async () => {
     await expectNoLeaks(async () => {
       const images = syntheticShapes(new RandomGenerator(4), 1, 8);
       const config = { vae: VAR_VAE, patchNums: PATCH_NUMS, order: 2 };
-      const trainer = CartTrainer.create(config, { seed: 6, codebookInit: 'latents' });
+      const trainer = CartTokenizerTrainer.create(config, { seed: 6, codebookInit: 'latents' });
       // Base scales 1 + 4 + 16 ids, then one 4×4 detail map per factor.
       checkReport(await trainer.step(images), 1 + 4 + 16 + 2 * 16, 16);
 

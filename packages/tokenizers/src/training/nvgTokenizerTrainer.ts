@@ -9,7 +9,7 @@ import { specEntries, writeStateDict } from './checkpoint.js';
 import { TrainableGranularityQuantizer } from './trainableGranularityQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
 
-export interface NvgTrainerConfig {
+export interface NvgTokenizerTrainerConfig {
   vae?: NvgAutoencoderConfig;
   /** Codebook size (NVG: 4096). */
   vocabSize: number;
@@ -25,8 +25,8 @@ export interface NvgTrainerConfig {
  * is compared with the image. Images [B, H, W, 3] in [−1, 1].
  */
 // NVG paper §3.1 and App. A.2; reference digest §3.2
-export class NvgTrainer {
-  static create(config: NvgTrainerConfig, options: TrainingOptions): NvgTrainer {
+export class NvgTokenizerTrainer {
+  static create(config: NvgTokenizerTrainerConfig, options: TrainingOptions): NvgTokenizerTrainer {
     const rng = trainerRng(options);
     const vae = NvgAutoencoder.fromConfig(config.vae ?? {}, rng.fork(10));
     const [h, w] = config.latentSize;
@@ -40,13 +40,13 @@ export class NvgTrainer {
       },
       rng.fork(11),
     );
-    return new NvgTrainer(config, vae, quantizer, options);
+    return new NvgTokenizerTrainer(config, vae, quantizer, options);
   }
 
   private readonly core: TrainerCore;
 
   private constructor(
-    readonly config: NvgTrainerConfig,
+    readonly config: NvgTokenizerTrainerConfig,
     readonly vae: NvgAutoencoder,
     readonly quantizer: TrainableGranularityQuantizer,
     options: TrainingOptions,

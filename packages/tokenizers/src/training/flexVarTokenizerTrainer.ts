@@ -10,7 +10,7 @@ import { sampleScales } from './scaleSampling.js';
 import { l2NormalizeRows, TrainableGroundTruthQuantizer } from './trainableGroundTruthQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
 
-export interface FlexVarTrainerConfig {
+export interface FlexVarTokenizerTrainerConfig {
   vae?: FlexVaeConfig;
   /** Codebook size (FlexVAE.pth: 8912). */
   vocabSize: number;
@@ -26,22 +26,22 @@ export interface FlexVarTrainerConfig {
  * area-resized to the scale's pixel size — are summed. Images [B, H, W, 3] in [−1, 1].
  */
 // FlexVAR paper §3.3 Eq. 5; jiaosiyu1999/FlexVAR@ca50a03:models/vq_llama.py VQModel
-export class FlexVarTrainer {
-  static create(config: FlexVarTrainerConfig, options: TrainingOptions): FlexVarTrainer {
+export class FlexVarTokenizerTrainer {
+  static create(config: FlexVarTokenizerTrainerConfig, options: TrainingOptions): FlexVarTokenizerTrainer {
     const rng = trainerRng(options);
     const vae = FlexVae.fromConfig(config.vae ?? {}, rng.fork(10));
     const quantizer = TrainableGroundTruthQuantizer.create(
       { vocabSize: config.vocabSize, cvae: vae.config.codebookEmbedDim, ...(config.beta !== undefined ? { beta: config.beta } : {}) },
       rng.fork(11),
     );
-    return new FlexVarTrainer(config, vae, quantizer, options);
+    return new FlexVarTokenizerTrainer(config, vae, quantizer, options);
   }
 
   readonly scalesPerStep: number;
   private readonly core: TrainerCore;
 
   private constructor(
-    readonly config: FlexVarTrainerConfig,
+    readonly config: FlexVarTokenizerTrainerConfig,
     readonly vae: FlexVae,
     readonly quantizer: TrainableGroundTruthQuantizer,
     options: TrainingOptions,

@@ -9,7 +9,7 @@ import { specEntries, writeStateDict } from './checkpoint.js';
 import { TrainableMultiScaleQuantizer } from './trainableMultiScaleQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
 
-export interface VarTrainerConfig {
+export interface VarTokenizerTrainerConfig {
   vae: VarVqvaeConfig;
   /** The scale schedule; the last entry is the latent size (image size / 2^(levels − 1)). */
   patchNums: PatchNums;
@@ -24,9 +24,9 @@ export interface VarTrainerConfig {
  * straight-through f̂ (digest §1.4 "Training loss"). Images [B, H, W, 3] in [−1, 1].
  */
 // FoundationVision/VAR@78b9539:models/vqvae.py VQVAE.forward
-export class VarTrainer {
+export class VarTokenizerTrainer {
   /** A fresh tokenizer of `config`, initialised from `options.seed`. */
-  static create(config: VarTrainerConfig, options: TrainingOptions): VarTrainer {
+  static create(config: VarTokenizerTrainerConfig, options: TrainingOptions): VarTokenizerTrainer {
     const rng = trainerRng(options);
     const vae = VarVqvae.fromConfig(config.vae, rng.fork(10));
     const quantizer = TrainableMultiScaleQuantizer.create(
@@ -40,13 +40,13 @@ export class VarTrainer {
       },
       rng.fork(11),
     );
-    return new VarTrainer(config, vae, quantizer, options);
+    return new VarTokenizerTrainer(config, vae, quantizer, options);
   }
 
   private readonly core: TrainerCore;
 
   private constructor(
-    readonly config: VarTrainerConfig,
+    readonly config: VarTokenizerTrainerConfig,
     readonly vae: VarVqvae,
     readonly quantizer: TrainableMultiScaleQuantizer,
     options: TrainingOptions,

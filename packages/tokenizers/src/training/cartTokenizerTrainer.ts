@@ -11,9 +11,9 @@ import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
 import { TrainableMultiScaleQuantizer } from './trainableMultiScaleQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
-import type { VarTrainerConfig } from './varTrainer.js';
+import type { VarTokenizerTrainerConfig } from './varTokenizerTrainer.js';
 
-export interface CartTrainerConfig extends VarTrainerConfig {
+export interface CartTokenizerTrainerConfig extends VarTokenizerTrainerConfig {
   /** n, the decomposition order (default 3, CART's). */
   order?: number;
   /** Detail maps: a total or one count per factor, as BaseDetailQuantizerConfig.detailSteps (default one per factor). */
@@ -35,8 +35,8 @@ type Bases = tf.Tensor4D[];
  * running f̂ against f_I after every step and the straight-through f̂. Images [B, H, W, 3] in [−1, 1].
  */
 // CART paper (arXiv 2411.10180) §3.2 Algorithms 1 and 2; FoundationVision/VAR@78b9539:models/quant.py (loss, STE)
-export class CartTrainer {
-  static create(config: CartTrainerConfig, options: TrainingOptions): CartTrainer {
+export class CartTokenizerTrainer {
+  static create(config: CartTokenizerTrainerConfig, options: TrainingOptions): CartTokenizerTrainer {
     const rng = trainerRng(options);
     const vae = VarVqvae.fromConfig(config.vae, rng.fork(10));
     const quantizer = TrainableMultiScaleQuantizer.create(
@@ -50,7 +50,7 @@ export class CartTrainer {
       },
       rng.fork(11),
     );
-    return new CartTrainer(config, vae, quantizer, options);
+    return new CartTokenizerTrainer(config, vae, quantizer, options);
   }
 
   readonly order: number;
@@ -59,7 +59,7 @@ export class CartTrainer {
   private readonly core: TrainerCore;
 
   private constructor(
-    readonly config: CartTrainerConfig,
+    readonly config: CartTokenizerTrainerConfig,
     readonly vae: VarVqvae,
     readonly quantizer: TrainableMultiScaleQuantizer,
     options: TrainingOptions,
