@@ -24,14 +24,20 @@ const packages = readdirSync(join(root, 'packages'))
   .map((dir) => ({ dir: join(root, 'packages', dir), manifest: JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')) as Manifest }))
   .filter((p) => !p.manifest.private);
 
-// Third-party runtime dependencies a package may have: browser-safe, well kept, each for what it does well.
-const APPROVED_RUNTIME_DEPENDENCIES = ['@zip.js/zip.js'];
+// Third-party runtime dependencies a package may have: well kept, each for what it does well. zip.js is browser-safe;
+// the others are reached only from Node entries and CLIs (the browser-safety check below covers the main entries):
+// PNG/JPEG codecs for image folders, argument parsing and progress bars for `nextdetail-eval`.
+const APPROVED_RUNTIME_DEPENDENCIES = ['@zip.js/zip.js', 'pngjs', 'jpeg-js', 'commander', 'cli-progress'];
 
 // What each entry point must export: one runtime name per entry proves the right module was loaded.
 const EXPECTED_EXPORT: Record<string, string> = {
   '@nextdetail/core': 'useBackend',
   '@nextdetail/core/node': 'useBackendFromEnv',
   '@nextdetail/decompose': 'decompose',
+  '@nextdetail/tokenizers': 'fromPretrained',
+  '@nextdetail/tokenizers/node': 'fromPretrained',
+  '@nextdetail/eval': 'frechetDistance',
+  '@nextdetail/eval/node': 'listImageFiles',
 };
 
 function run(cmd: string, args: string[], cwd: string): { status: number | null; output: string } {
