@@ -29,7 +29,7 @@ export function adaLnBlock(
   c: ResolvedGeneratorConfig,
   x_BLC: tf.Tensor,
   cond: tf.Tensor,
-  bias: tf.Tensor | null,
+  keyLimit_L: tf.Tensor1D | null,
   past: KeysValues | null,
 ): { x_BLC: tf.Tensor } & KeysValues {
   return tf.tidy(() => {
@@ -41,7 +41,7 @@ export function adaLnBlock(
           [-1, 1, 6, C],
         );
     const [g1, g2, s1, s2, b1, b2] = tf.unstack(gss_B16C, 2) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-    const attn = selfAttention(params, `${prefix}.attn`, c, modulate(x_BLC, c.normEps, s1, b1), bias, past);
+    const attn = selfAttention(params, `${prefix}.attn`, c, modulate(x_BLC, c.normEps, s1, b1), keyLimit_L, past);
     let x = tf.add(x_BLC, tf.mul(attn.out_BLC, g1));
     const h = linear(modulate(x, c.normEps, s2, b2), params.get(`${prefix}.ffn.fc1.weight`), params.get(`${prefix}.ffn.fc1.bias`));
     const f = linear(geluTanh(h), params.get(`${prefix}.ffn.fc2.weight`), params.get(`${prefix}.ffn.fc2.bias`));

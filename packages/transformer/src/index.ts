@@ -33,7 +33,7 @@ export type { PositionEncoding } from './positionEncoding.js';
 export { VarPositions } from './varPositions.js';
 export { FlexVarPositions } from './flexVarPositions.js';
 export { sinCos2dTable } from './sinCos2d.js';
-export { blockCausalMask } from './blockCausalMask.js';
+export { blockCausalKeyLimits } from './blockCausalKeyLimits.js';
 export type { KeysValues } from './selfAttention.js';
 export { GeneratorTrainer, type TrainerOptions, type TrainingBatch, type TrainStepResult } from './training/generatorTrainer.js';
 export { AdamW, decays, type AdamWOptions } from './training/adamW.js';

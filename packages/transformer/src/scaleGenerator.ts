@@ -13,7 +13,7 @@ import {
 } from '@nextdetail/core';
 import { modulate, silu } from './activations.js';
 import { adaLnBlock, adaLnBlockSpec } from './adaLnBlock.js';
-import { blockCausalMask } from './blockCausalMask.js';
+import { blockCausalKeyLimits } from './blockCausalKeyLimits.js';
 import type { ResolvedGeneratorConfig } from './generatorConfig.js';
 import { KVCache } from './kvCache.js';
 import { linear, linearSpec } from './linear.js';
@@ -111,8 +111,7 @@ export class ScaleGenerator {
         const sos_B1C = tf.add(tf.expandDims(cond_BC, 1), this.params.get('pos_start'));
         const tokens = Lm1 > 0 ? [sos_B1C, this.wordEmbed(x_BLCv)] : [sos_B1C];
         const x_BLC = tf.add(tf.concat(tokens, 1), this.positionEncoding.positions(this.params, layout));
-        const mask = blockCausalMask(layout);
-        return this.body(x_BLC, cond_BC, mask, null).logits_BLV;
+        return this.body(x_BLC, cond_BC, blockCausalKeyLimits(layout), null).logits_BLV;
       }),
     );
   }
@@ -228,7 +227,7 @@ export class ScaleGenerator {
   private body(
     x_BLC: tf.Tensor,
     cond_BC: tf.Tensor,
-    mask: tf.Tensor | null,
+    keyLimit_L: tf.Tensor1D | null,
     past: Array<KeysValues | null> | null,
   ): { logits_BLV: tf.Tensor3D; kv: KeysValues[] } {
     const c = this.config;
@@ -240,7 +239,7 @@ export class ScaleGenerator {
     const kv: KeysValues[] = [];
     let x = x_BLC;
     for (let i = 0; i < c.depth; i++) {
-      const out = adaLnBlock(p, `blocks.${i}`, c, x, blockCond, mask, past?.[i] ?? null);
+      const out = adaLnBlock(p, `blocks.${i}`, c, x, blockCond, keyLimit_L, past?.[i] ?? null);
       x = out.x_BLC;
       kv.push({ k_BHLc: out.k_BHLc, v_BHLc: out.v_BHLc });
     }

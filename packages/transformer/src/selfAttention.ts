@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describeShape, ShapeError } from '@nextdetail/core';
 import type { ResolvedGeneratorConfig } from './generatorConfig.js';
 import { attention } from './kernels/attention/register.js';
-import { keyLimitsOfPrefixMask } from './kernels/attention/keyLimits.js';
 import { linear, linearSpec } from './linear.js';
 import type { ParameterSpecs, ParameterStore } from './parameterStore.js';
 
@@ -31,13 +29,6 @@ function l2Normalize(x: tf.Tensor): tf.Tensor {
   return tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), 1e-12));
 }
 
-/** The attention op's per-query key limits of the prefix mask `bias`. */
-function keyLimits(bias: tf.Tensor): tf.Tensor1D {
-  const limits = keyLimitsOfPrefixMask(bias);
-  if (!limits) throw new ShapeError('bias', `a single [L, L+past] mask broadcast over batch and heads`, describeShape(bias.shape));
-  return limits;
-}
-
 function heads(x_BLC: tf.Tensor, H: number): tf.Tensor4D {
   const [B, L, C] = x_BLC.shape as [number, number, number];
   return tf.transpose(tf.reshape(x_BLC, [B, L, H, C / H]), [0, 2, 1, 3]);
@@ -47,8 +38,8 @@ function heads(x_BLC: tf.Tensor, H: number): tf.Tensor4D {
 // attn_l2_norm q ← normalize(q)·exp(min(scale_mul, ln 100)), k ← normalize(k), softmax scale 1, else scale 0.25/√hd;
 // with a KV cache the new keys/values are appended to the cached ones before attending.
 /**
- * Multi-head self-attention of `x_BLC` [B, L, C]. `bias` is an additive prefix mask [1, 1, L, L+past] (blockCausalMask's:
- * each query sees the keys before a limit); `past` the cached keys/values. Returns the projected output and the
+ * Multi-head self-attention of `x_BLC` [B, L, C]. `keyLimit_L` int32 [L] masks attention (query q sees keys k <
+ * keyLimit_L[q], blockCausalKeyLimits' form); null lets every query see every key; `past` the cached keys/values. Returns the projected output and the
  * keys/values including this call's tokens.
  */
 export function selfAttention(
@@ -56,7 +47,7 @@ export function selfAttention(
   prefix: string,
   c: ResolvedGeneratorConfig,
   x_BLC: tf.Tensor,
-  bias: tf.Tensor | null,
+  keyLimit_L: tf.Tensor1D | null,
   past: KeysValues | null,
 ): { out_BLC: tf.Tensor } & KeysValues {
   return tf.tidy(() => {
@@ -78,7 +69,7 @@ export function selfAttention(
       k_BHLc = tf.concat([past.k_BHLc, k_BHLc], 2);
       v_BHLc = tf.concat([past.v_BHLc, v_BHLc], 2);
     }
-    const o_BHLc = attention(q_BHLc as tf.Tensor4D, k_BHLc as tf.Tensor4D, v_BHLc as tf.Tensor4D, scale, bias ? keyLimits(bias) : null);
+    const o_BHLc = attention(q_BHLc as tf.Tensor4D, k_BHLc as tf.Tensor4D, v_BHLc as tf.Tensor4D, scale, keyLimit_L);
     const o_BLC = tf.reshape(tf.transpose(o_BHLc, [0, 2, 1, 3]), [B, L, C]);
     const out_BLC = linear(o_BLC, params.get(`${prefix}.proj.weight`), params.get(`${prefix}.proj.bias`));
     return { out_BLC, k_BHLc: k_BHLc as tf.Tensor4D, v_BHLc: v_BHLc as tf.Tensor4D };

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RandomGenerator, ShapeError } from '@nextdetail/core';
-import { blockCausalMask } from '../src/blockCausalMask.js';
+import { blockCausalKeyLimits } from '../src/blockCausalKeyLimits.js';
 import { attentionComposite } from '../src/kernels/attention/composite.js';
-import { keyLimitsOfPrefixMask } from '../src/kernels/attention/keyLimits.js';
 import { ATTENTION, attention } from '../src/kernels/attention/register.js';
 import { scaleLayout } from '../src/scales.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
@@ -96,13 +95,10 @@ describe(`attention op vs its composite [${backendName()}]`, () => {
     tf.dispose([q, kv, limits, masked, plain]);
   });
 
-  it('keyLimitsOfPrefixMask reads blockCausalMask as the ends of the query scales', async () => {
-    const mask = blockCausalMask(scaleLayout([1, 2, 3]));
-    const limits = keyLimitsOfPrefixMask(mask);
-    expect(Array.from(await limits!.data())).toEqual([1, 5, 5, 5, 5, 14, 14, 14, 14, 14, 14, 14, 14, 14]);
-    const perHead = tf.zeros([1, 2, 3, 3]);
-    expect(keyLimitsOfPrefixMask(perHead)).toBeNull();
-    tf.dispose([mask, limits!, perHead]);
+  it('blockCausalKeyLimits gives every query the end of its scale', async () => {
+    const limits = blockCausalKeyLimits(scaleLayout([1, 2, [3, 2]]));
+    expect(Array.from(await limits.data())).toEqual([1, 5, 5, 5, 5, 11, 11, 11, 11, 11, 11]);
+    limits.dispose();
   });
 
   it('rejects mismatched shapes and dtypes with ShapeError naming the argument', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { MASKED_SCORE } from '../../blockCausalMask.js';
+import { MASKED_SCORE } from '../../blockCausalKeyLimits.js';
 
 /** The additive score mask [Lq, Lk] of per-query key limits: 0 for keys before the query's limit, MASKED_SCORE after. */
 export function limitBias(keyLimit_Lq: tf.Tensor1D, Lk: number): tf.Tensor2D {
