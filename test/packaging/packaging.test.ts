@@ -35,6 +35,7 @@ const EXPECTED_EXPORT: Record<string, string> = {
   '@nextdetail/core/node': 'useBackendFromEnv',
   '@nextdetail/decompose': 'decompose',
   '@nextdetail/tokenizers': 'fromPretrained',
+  '@nextdetail/transformer': 'VarGenerator',
   '@nextdetail/tokenizers/node': 'fromPretrained',
   '@nextdetail/eval': 'frechetDistance',
   '@nextdetail/eval/node': 'listImageFiles',
