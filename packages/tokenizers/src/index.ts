@@ -43,6 +43,7 @@ export { FlexVarTokenizer, FLEXVAR_DEFAULT_PATCH_NUMS, type FlexVarTokenizerConf
 export { NvgTokenizer, type NvgTokenizerConfig, type NvgEncodeOptions } from './nvgTokenizer.js';
 export {
   fromPretrained,
+  type FromPretrained,
   type PretrainedOptions,
   type VarPretrainedOptions,
   type CartPretrainedOptions,

@@ -47,6 +47,17 @@ export interface NvgPretrainedOptions extends CommonOptions {
 
 export type PretrainedOptions = VarPretrainedOptions | CartPretrainedOptions | FlexVarPretrainedOptions | NvgPretrainedOptions;
 
+type AnyTokenizer = VarTokenizer | CartTokenizer | FlexVarTokenizer | NvgTokenizer;
+
+/** `fromPretrained`'s signature: the tokenizer type follows `options.family`. */
+export interface FromPretrained {
+  (source: PretrainedSource, options: VarPretrainedOptions): Promise<VarTokenizer>;
+  (source: PretrainedSource, options: CartPretrainedOptions): Promise<CartTokenizer>;
+  (source: PretrainedSource, options: FlexVarPretrainedOptions): Promise<FlexVarTokenizer>;
+  (source: PretrainedSource, options: NvgPretrainedOptions): Promise<NvgTokenizer>;
+  (source: PretrainedSource, options: PretrainedOptions): Promise<AnyTokenizer>;
+}
+
 /**
  * Loads a tokenizer of `options.family` from pretrained weights: `.safetensors` or a `torch.save` file (`.pth`,
  * `.ckpt`), told apart by their first bytes, from a URL, bytes, a Blob, a ByteSource or an opened TensorSource.
@@ -54,18 +65,7 @@ export type PretrainedOptions = VarPretrainedOptions | CartPretrainedOptions | F
  * CheckpointFormatErrors, pickles that would run code UnsafePickleErrors, missing tensors InvalidArgumentErrors and
  * shapes that disagree with the config ShapeErrors.
  */
-export function fromPretrained(source: PretrainedSource, options: VarPretrainedOptions): Promise<VarTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: CartPretrainedOptions): Promise<CartTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: FlexVarPretrainedOptions): Promise<FlexVarTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: NvgPretrainedOptions): Promise<NvgTokenizer>;
-export function fromPretrained(
-  source: PretrainedSource,
-  options: PretrainedOptions,
-): Promise<VarTokenizer | CartTokenizer | FlexVarTokenizer | NvgTokenizer>;
-export async function fromPretrained(
-  source: PretrainedSource,
-  options: PretrainedOptions,
-): Promise<VarTokenizer | CartTokenizer | FlexVarTokenizer | NvgTokenizer> {
+export const fromPretrained = (async (source: PretrainedSource, options: PretrainedOptions): Promise<AnyTokenizer> => {
   const family: unknown = (options as PretrainedOptions | undefined)?.family;
   if (family !== 'var' && family !== 'cart' && family !== 'flexvar' && family !== 'nvg') {
     throw new InvalidArgumentError('options.family', '"var", "cart", "flexvar" or "nvg"', describeValue(family));
@@ -96,7 +96,7 @@ export async function fromPretrained(
   } finally {
     await checkpoint.close();
   }
-}
+}) as FromPretrained;
 
 /** The config given, else the reference's arguments from the metadata, else the one the shapes imply. */
 function varConfig(

@@ -1,17 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { bytesFromFile } from '@nextdetail/core/node';
-import type { CartTokenizer } from '../cartTokenizer.js';
-import type { FlexVarTokenizer } from '../flexVarTokenizer.js';
-import type { NvgTokenizer } from '../nvgTokenizer.js';
-import type { VarTokenizer } from '../varTokenizer.js';
-import {
-  type CartPretrainedOptions,
-  type FlexVarPretrainedOptions,
-  fromPretrained as fromPretrainedSource,
-  type NvgPretrainedOptions,
-  type PretrainedOptions,
-  type VarPretrainedOptions,
-} from './fromPretrained.js';
+import { type FromPretrained, fromPretrained as fromPretrainedSource, type PretrainedOptions } from './fromPretrained.js';
 import type { PretrainedSource } from './openCheckpoint.js';
 
 /** URLs a file path cannot be mistaken for: a scheme of two or more letters (a Windows drive letter has one). */
@@ -22,18 +11,7 @@ const REMOTE_URL = /^(https?|blob|data):/i;
  * blob: or data:, a `file:` URL or URL object names a file, and any other string is a path on disk. Files are read
  * lazily (each tensor's range when it is loaded) and closed once read.
  */
-export function fromPretrained(source: PretrainedSource, options: VarPretrainedOptions): Promise<VarTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: CartPretrainedOptions): Promise<CartTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: FlexVarPretrainedOptions): Promise<FlexVarTokenizer>;
-export function fromPretrained(source: PretrainedSource, options: NvgPretrainedOptions): Promise<NvgTokenizer>;
-export function fromPretrained(
-  source: PretrainedSource,
-  options: PretrainedOptions,
-): Promise<VarTokenizer | CartTokenizer | FlexVarTokenizer | NvgTokenizer>;
-export async function fromPretrained(
-  source: PretrainedSource,
-  options: PretrainedOptions,
-): Promise<VarTokenizer | CartTokenizer | FlexVarTokenizer | NvgTokenizer> {
+export const fromPretrained = (async (source: PretrainedSource, options: PretrainedOptions) => {
   const path = filePath(source);
   if (path === undefined) return fromPretrainedSource(source, options);
   const bytes = await bytesFromFile(path);
@@ -43,7 +21,7 @@ export async function fromPretrained(
     await bytes.close();
     throw err;
   }
-}
+}) as FromPretrained;
 
 function filePath(source: PretrainedSource): string | undefined {
   if (source instanceof URL) return source.protocol === 'file:' ? fileURLToPath(source) : undefined;
