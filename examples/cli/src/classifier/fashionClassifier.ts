@@ -79,7 +79,7 @@ export class FashionClassifier {
     return tf.tidy(() => {
       let x: tf.Tensor4D = C === 3 ? tf.mean(images_BHWC, 3, true) : images_BHWC;
       for (const [name] of CONVS) {
-        x = tf.relu(tf.add(tf.conv2d(x, this.p(`${name}.weight`) as tf.Tensor4D, 1, 'same'), this.p(`${name}.bias`)));
+        x = tf.relu(tf.add(tf.conv2d(x, this.p(`${name}.weight`) as tf.Tensor4D, 1, 'same'), this.p(`${name}.bias`))) as tf.Tensor4D;
         x = tf.maxPool(x, 2, 2, 'valid');
       }
       const flat = tf.reshape(x, [x.shape[0], -1]);
@@ -89,12 +89,12 @@ export class FashionClassifier {
 
   /** Class logits [B, 10]. */
   logits(images_BHWC: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(this.features(images_BHWC), this.p('fc2.weight')), this.p('fc2.bias')));
+    return tf.tidy(() => tf.add(tf.matMul(this.features(images_BHWC), this.p('fc2.weight')), this.p('fc2.bias')) as tf.Tensor2D);
   }
 
   /** Predicted classes, int32 [B]. */
   predict(images_BHWC: tf.Tensor4D): tf.Tensor1D {
-    return tf.tidy(() => tf.cast(tf.argMax(this.logits(images_BHWC), 1), 'int32'));
+    return tf.tidy(() => tf.cast(tf.argMax(this.logits(images_BHWC), 1), 'int32') as tf.Tensor1D);
   }
 
   dispose(): void {
