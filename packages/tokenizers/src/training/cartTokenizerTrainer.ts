@@ -1,17 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkTensor, type TensorSource } from '@nextdetail/core';
+import { checkNumber, checkTensor } from '@nextdetail/core';
 import { decompose, type DecomposeOptions, disposeDecomposition } from '@nextdetail/decompose';
 import { detailStepCounts } from '../quantizer/detailStepCounts.js';
-import { MultiScaleResidualQuantizer } from '../quantizer/multiScaleResidual.js';
 import { type PatchSizes, toPatchSizes } from '../quantizer/patchNums.js';
 import { checkImage } from '../vqvae/inputChecks.js';
-import { VarVqvae } from '../vqvae/varVqvae.js';
-import { specEntries, writeStateDict } from './checkpoint.js';
+import type { VarVqvae } from '../vqvae/varVqvae.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
-import { TrainableMultiScaleQuantizer } from './trainableMultiScaleQuantizer.js';
-import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
+import type { TrainableMultiScaleQuantizer } from './trainableMultiScaleQuantizer.js';
+import type { StepReport, TrainingOptions } from './trainerCore.js';
 import type { VarTokenizerTrainerConfig } from './varTokenizerTrainer.js';
+import { createVarVqvaeParts, VarVqvaeTrainerBase } from './varVqvaeTrainerBase.js';
 
 export interface CartTokenizerTrainerConfig extends VarTokenizerTrainerConfig {
   /** n, the decomposition order (default 3, CART's). */
@@ -35,42 +34,25 @@ type Bases = tf.Tensor4D[];
  * running f̂ against f_I after every step and the straight-through f̂. Images [B, H, W, 3] in [−1, 1].
  */
 // CART paper (arXiv 2411.10180) §3.2 Algorithms 1 and 2; FoundationVision/VAR@78b9539:models/quant.py (loss, STE)
-export class CartTokenizerTrainer {
+export class CartTokenizerTrainer extends VarVqvaeTrainerBase {
   static create(config: CartTokenizerTrainerConfig, options: TrainingOptions): CartTokenizerTrainer {
-    const rng = trainerRng(options);
-    const vae = VarVqvae.fromConfig(config.vae, rng.fork(10));
-    const quantizer = TrainableMultiScaleQuantizer.create(
-      {
-        vocabSize: vae.config.vocabSize,
-        cvae: vae.config.zChannels,
-        patchNums: config.patchNums,
-        ...(config.quantResi !== undefined ? { quantResi: config.quantResi } : {}),
-        ...(config.shareQuantResi !== undefined ? { shareQuantResi: config.shareQuantResi } : {}),
-        ...(config.beta !== undefined ? { beta: config.beta } : {}),
-      },
-      rng.fork(11),
-    );
+    const { vae, quantizer } = createVarVqvaeParts(config, options);
     return new CartTokenizerTrainer(config, vae, quantizer, options);
   }
 
   readonly order: number;
   readonly detailPhiScale: number;
   readonly basePatchNums: PatchSizes;
-  private readonly core: TrainerCore;
+  declare readonly config: CartTokenizerTrainerConfig;
 
-  private constructor(
-    readonly config: CartTokenizerTrainerConfig,
-    readonly vae: VarVqvae,
-    readonly quantizer: TrainableMultiScaleQuantizer,
-    options: TrainingOptions,
-  ) {
+  private constructor(config: CartTokenizerTrainerConfig, vae: VarVqvae, quantizer: TrainableMultiScaleQuantizer, options: TrainingOptions) {
+    super(config, vae, quantizer, options);
     this.order = config.order ?? 3;
     checkNumber(this.order, 'config.order', { integer: true, min: 0 });
     this.basePatchNums = toPatchSizes(config.patchNums, 'config.patchNums');
     this.detailPhiScale = config.detailPhiScale ?? this.basePatchNums.length - 1;
     checkNumber(this.detailPhiScale, 'config.detailPhiScale', { integer: true, min: 0, max: this.basePatchNums.length - 1 });
     detailStepCounts(config.detailSteps, this.order, 'config.detailSteps');
-    this.core = new TrainerCore([...vae.variables(), ...quantizer.variables()], quantizer.vocabSize, options, trainerRng(options).fork(12));
   }
 
   async step(images_BHWC: tf.Tensor4D): Promise<StepReport> {
@@ -97,37 +79,6 @@ export class CartTokenizerTrainer {
     } finally {
       tf.dispose(bases);
     }
-  }
-
-  get usage() {
-    return this.core.usage;
-  }
-
-  get optimizer() {
-    return this.core.optimizer;
-  }
-
-  /** VAR's VQVAE state dict (CART shares it): VarVqvae and MultiScaleResidualQuantizer load it. */
-  async checkpoint(): Promise<Uint8Array> {
-    return writeStateDict([...specEntries(this.vae.parameters, VarVqvae.stateDictSpec(this.vae.config)), ...this.quantizer.stateDictEntries()], {
-      format: 'pt',
-    });
-  }
-
-  loadQuantizer(source: TensorSource): Promise<MultiScaleResidualQuantizer> {
-    return MultiScaleResidualQuantizer.fromStateDict(source, {
-      vocabSize: this.quantizer.vocabSize,
-      cvae: this.quantizer.cvae,
-      patchNums: this.config.patchNums,
-      ...(this.config.quantResi !== undefined ? { quantResi: this.config.quantResi } : {}),
-      shareQuantResi: this.quantizer.shareQuantResi,
-    });
-  }
-
-  dispose(): void {
-    this.core.dispose();
-    this.vae.dispose();
-    this.quantizer.dispose();
   }
 
   /** Algorithm 1 on the encoded bases, with gradients. */
