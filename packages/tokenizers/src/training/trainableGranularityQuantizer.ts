@@ -4,6 +4,7 @@ import { nearestCode } from '../quantizer/nearestCode.js';
 import { Phi, phiModuleName } from '../quantizer/phi.js';
 import { initParameters } from '../vqvae/parameterInit.js';
 import type { StateDictEntry } from './checkpoint.js';
+import { codebookAndPhiEntries, codebookAndPhiVariables } from './codebookAndPhi.js';
 import { codebookLookup } from '../kernels/codebookLookup/register.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
@@ -106,18 +107,12 @@ export class TrainableGranularityQuantizer {
   }
 
   variables(): tf.Variable[] {
-    return [this.embedding_VC, ...this.phiNames.flatMap((m) => [this.phiParams.get(`${m}.weight`)!, this.phiParams.get(`${m}.bias`)!])];
+    return codebookAndPhiVariables({ embedding_VC: this.embedding_VC, phiNames: this.phiNames, phiParams: this.phiParams });
   }
 
   /** `quantize.embedding.weight` and `quantize.quant_resi.{s}.{weight, bias}`, which GranularityQuantizer loads. */
   stateDictEntries(): StateDictEntry[] {
-    return [
-      { name: 'quantize.embedding.weight', tensor: this.embedding_VC, transform: 'none' },
-      ...this.phiNames.flatMap((m): StateDictEntry[] => [
-        { name: `${m}.weight`, tensor: this.phiParams.get(`${m}.weight`)!, transform: 'conv2d' },
-        { name: `${m}.bias`, tensor: this.phiParams.get(`${m}.bias`)!, transform: 'none' },
-      ]),
-    ];
+    return codebookAndPhiEntries({ embedding_VC: this.embedding_VC, phiNames: this.phiNames, phiParams: this.phiParams });
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import { type PatchNums, type PatchSizes, toPatchSizes } from '../quantizer/patc
 import { Phi, phiCount, phiHasConv, phiIndexMap, phiModuleName } from '../quantizer/phi.js';
 import { initParameters } from '../vqvae/parameterInit.js';
 import type { StateDictEntry } from './checkpoint.js';
+import { codebookAndPhiEntries, codebookAndPhiVariables } from './codebookAndPhi.js';
 import { codebookLookup } from '../kernels/codebookLookup/register.js';
 import { detach, straightThrough } from './detach.js';
 import { mse } from './losses.js';
@@ -139,18 +140,12 @@ export class TrainableMultiScaleQuantizer {
   }
 
   variables(): tf.Variable[] {
-    return [this.embedding_VC, ...this.phiNames.flatMap((m) => [this.phiParams.get(`${m}.weight`)!, this.phiParams.get(`${m}.bias`)!])];
+    return codebookAndPhiVariables({ embedding_VC: this.embedding_VC, phiNames: this.phiNames, phiParams: this.phiParams });
   }
 
   /** `quantize.embedding.weight` and the Phi convolutions under their reference names. */
   stateDictEntries(): StateDictEntry[] {
-    return [
-      { name: 'quantize.embedding.weight', tensor: this.embedding_VC, transform: 'none' },
-      ...this.phiNames.flatMap((m): StateDictEntry[] => [
-        { name: `${m}.weight`, tensor: this.phiParams.get(`${m}.weight`)!, transform: 'conv2d' },
-        { name: `${m}.bias`, tensor: this.phiParams.get(`${m}.bias`)!, transform: 'none' },
-      ]),
-    ];
+    return codebookAndPhiEntries({ embedding_VC: this.embedding_VC, phiNames: this.phiNames, phiParams: this.phiParams });
   }
 
   dispose(): void {
