@@ -41,8 +41,8 @@ export class NvgAutoencoder {
   /**
    * Loads the CNN from `ckpt/ae.ckpt` opened with readPytorch (which descends into `['state_dict']`) or from a flat
    * source whose names start with `state_dict.`. A tensor whose shape does not fit `config` is a ShapeError naming it;
-   * a missing one an InvalidArgumentError (with `trainable` the weights are tf.Variables). With `trainable` the weights are tf.Variables. The quantizer's `quantize.*` are expected-unused in `report`; loss and EMA
-   * entries land in `report.unused`.
+   * a missing one an InvalidArgumentError. With `trainable` the weights are tf.Variables. The quantizer's `quantize.*`
+   * are expected-unused in `report`; loss and EMA entries land in `report.unused`.
    */
   static async fromStateDict(
     source: TensorSource,
