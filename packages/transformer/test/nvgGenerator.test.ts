@@ -55,6 +55,19 @@ for (const file of files) {
       expect(generator.report.missing).toEqual([]);
     });
 
+    it(`${name}: stateDict() gives back every nvgformer.* tensor bit for bit, leak-free`, async () => {
+      const exported = await expectNoLeaks(() => generator.stateDict({ prefix: 'nvgformer.' }));
+      const names = file.keys().filter((k) => k.startsWith('nvgformer.') && !k.startsWith('nvgformer.projector'));
+      expect(Object.keys(exported).sort()).toEqual(names.sort());
+      for (const key of names) {
+        const original = await file.tensor(key);
+        const data = Array.from(await original.data());
+        expect(exported[key]!.shape, key).toEqual(original.shape);
+        original.dispose();
+        expect(Array.from(exported[key]!.data as Float32Array), key).toEqual(data);
+      }
+    });
+
     it(`${name}: loading and disposing a generator is leak-free`, async () => {
       await expectNoLeaks(async () => (await NvgGenerator.fromStateDict(file)).dispose());
     });

@@ -11,12 +11,13 @@ import {
   ShapeError,
   type StateDictReport,
   type TensorSource,
+  type WritableRawTensor,
 } from '@nextdetail/core';
 import { type NvgConfig, nvgConfigFromStateDict, nvgParameterShapes } from './nvgConfig.js';
 import { NvgContentGenerator } from './nvgContentGenerator.js';
 import { nvgInitSource } from './nvgInit.js';
 import { NvgStructureGenerator } from './nvgStructureGenerator.js';
-import { BLOCK_TENSOR_NAMES, splitBlockTensors } from './singleStreamBlock.js';
+import { BLOCK_TENSOR_NAMES, mergeBlockTensors, splitBlockTensors } from './singleStreamBlock.js';
 import { contentRopeIds, type RotaryTable, ropeAxesDims, rotaryTable, structureRopeIds } from './structureAwareRope.js';
 
 /** Buffers of the state dict: read, but not trained. */
@@ -63,9 +64,7 @@ export class NvgGenerator {
     const config = nvgConfigFromStateDict(source, prefix);
     const spec: Record<string, ParameterSpec> = {};
     for (const [name, shape] of Object.entries(nvgParameterShapes(config))) {
-      // Every 2-D weight is a Linear's [out, in] except the class and stage embedding tables.
-      const isLinear = name.endsWith('.weight') && shape.length === 2 && !/(class|stage)_embed\.weight$/.test(name);
-      spec[name] = { shape, transform: isLinear ? 'linear' : 'none' };
+      spec[name] = { shape, transform: isLinearWeight(name, shape) ? 'linear' : 'none' };
     }
     const { tensors, report } = await loadStateDict(source, spec, { prefix });
     const variables = new Map<string, tf.Variable>();
@@ -138,6 +137,46 @@ export class NvgGenerator {
     return rotaryTable(ids, batch, 1 + 2 * this.config.positions, this.structureAxesDims);
   }
 
+  /**
+   * The model as its reference state dict (PyTorch layout, names without the `nvgformer.` prefix unless `prefix` is
+   * given, buffers included), ready for core's `writeSafetensors`; `fromStateDict` reads it back.
+   */
+  async stateDict({ prefix = '' }: { prefix?: string } = {}): Promise<Record<string, WritableRawTensor>> {
+    const c = this.config;
+    const shapes = nvgParameterShapes(c);
+    const host = async (t: tf.Tensor) => Float32Array.from(await t.data());
+    const tfjsLayout = new Map<string, Float32Array>();
+    const blocks = [
+      ...Array.from({ length: c.depth }, (_, i) => ({ block: `content_blocks.${i}`, d: c.width, heads: c.heads, mlp: c.mlpHidden })),
+      ...Array.from({ length: c.structureDepth }, (_, i) => ({
+        block: `structure_blocks.${i}`,
+        d: c.structureWidth,
+        heads: c.structureHeads,
+        mlp: c.structureMlpHidden,
+      })),
+    ];
+    for (const { block, d, heads, mlp } of blocks) {
+      const parts = await Promise.all(BLOCK_TENSOR_NAMES.map((n) => host(this.variables.get(`${block}.${n}`)!)));
+      const sd = mergeBlockTensors(parts, d, heads, mlp);
+      tfjsLayout.set(`${block}.modulation.lin.weight`, sd.modulationWeight);
+      tfjsLayout.set(`${block}.modulation.lin.bias`, sd.modulationBias);
+      tfjsLayout.set(`${block}.linear1.weight`, sd.linear1Weight);
+      tfjsLayout.set(`${block}.linear1.bias`, sd.linear1Bias);
+      tfjsLayout.set(`${block}.linear2.weight`, sd.linear2Weight);
+      tfjsLayout.set(`${block}.linear2.bias`, sd.linear2Bias);
+      tfjsLayout.set(`${block}.norm.query_norm.scale`, sd.queryScale);
+      tfjsLayout.set(`${block}.norm.key_norm.scale`, sd.keyScale);
+    }
+    tfjsLayout.set('rope_ids', this.baseRopeIds);
+    tfjsLayout.set('scale_factors', await host(this.scaleFactors));
+    const out: Record<string, WritableRawTensor> = {};
+    for (const [name, shape] of Object.entries(shapes)) {
+      const data = tfjsLayout.get(name) ?? (await host(this.variables.get(name)!));
+      out[prefix + name] = { dtype: 'F32', shape: [...shape], data: isLinearWeight(name, shape) ? transpose2d(data, shape[1]!, shape[0]!) : data };
+    }
+    return out;
+  }
+
   dispose(): void {
     tf.dispose([...this.variables.values(), this.scaleFactors]);
     this.variables.clear();
@@ -153,4 +192,16 @@ export class NvgGenerator {
     await checkValues(bits_BPW, 'bits_BPW', { min: 0, max: 2, label: 'structure code values 0, 1 or 2' });
     return [b, (await bits_BPW.data()) as Int32Array];
   }
+}
+
+/** A row-major [rows, cols] matrix transposed (tfjs Linear [in, out] → PyTorch [out, in]). */
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j]!;
+  return out;
+}
+
+/** Every 2-D weight is a Linear's [out, in] except the class and stage embedding tables. */
+function isLinearWeight(name: string, shape: readonly number[]): boolean {
+  return name.endsWith('.weight') && shape.length === 2 && !/(class|stage)_embed\.weight$/.test(name);
 }

@@ -116,6 +116,46 @@ export function splitBlockTensors(sd: BlockStateDict, d: number, heads: number, 
   ];
 }
 
+/**
+ * The inverse of `splitBlockTensors`: a block's state dict (tfjs layout) from its rearranged tensors, given as host
+ * arrays in BLOCK_TENSOR_NAMES order. Used to export a trained generator under the reference names.
+ */
+export function mergeBlockTensors(parts: Float32Array[], d: number, heads: number, mlp: number): BlockStateDict {
+  const hd = d / heads;
+  const half = hd / 2;
+  const cols = 3 * d + mlp;
+  const linear1Weight = new Float32Array(d * cols);
+  const linear1Bias = new Float32Array(cols);
+  const place = (weight: Float32Array, bias: Float32Array, columns: number[]) => {
+    for (let i = 0; i < d; i++) columns.forEach((c, j) => (linear1Weight[i * cols + c] = weight[i * columns.length + j]!));
+    columns.forEach((c, j) => (linear1Bias[c] = bias[j]!));
+  };
+  const range = (start: number, n: number) => Array.from({ length: n }, (_, i) => start + i);
+  const parity = (start: number, odd: number) =>
+    Array.from({ length: heads * half }, (_, i) => start + Math.floor(i / half) * hd + 2 * (i % half) + odd);
+  const part = (name: (typeof BLOCK_TENSOR_NAMES)[number]) => parts[BLOCK_TENSOR_NAMES.indexOf(name)]!;
+  place(part('query_even.weight'), part('query_even.bias'), parity(0, 0));
+  place(part('query_odd.weight'), part('query_odd.bias'), parity(0, 1));
+  place(part('key_even.weight'), part('key_even.bias'), parity(d, 0));
+  place(part('key_odd.weight'), part('key_odd.bias'), parity(d, 1));
+  place(part('value.weight'), part('value.bias'), range(2 * d, d));
+  place(part('mlp.weight'), part('mlp.bias'), range(3 * d, mlp));
+  const interleave = (even: Float32Array, odd: Float32Array) => Float32Array.from({ length: hd }, (_, c) => (c % 2 ? odd : even)[c >> 1]!);
+  const linear2Weight = new Float32Array((d + mlp) * d);
+  linear2Weight.set(part('out_attention.weight'), 0);
+  linear2Weight.set(part('out_mlp.weight'), d * d);
+  return {
+    modulationWeight: part('modulation.weight'),
+    modulationBias: part('modulation.bias'),
+    linear1Weight,
+    linear1Bias,
+    linear2Weight,
+    linear2Bias: part('out.bias'),
+    queryScale: interleave(part('query_scale_even'), part('query_scale_odd')),
+    keyScale: interleave(part('key_scale_even'), part('key_scale_odd')),
+  };
+}
+
 /** [B, T, H·n] → [B, H, T, n]. */
 function toHeads(x_BTN: tf.Tensor, heads: number): tf.Tensor {
   const [b, t, n] = x_BTN.shape as [number, number, number];
