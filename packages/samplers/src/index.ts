@@ -45,3 +45,14 @@ export { sampleStructureCode, type StructureFlowInput } from './nvg/structureFlo
 export { nvgStage, type NvgStageInput, type NvgStageOptions, type NvgStageResult } from './nvg/nvgStage.js';
 export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration } from './nvg/nvgGenerate.js';
 export type { NvgNetworks, NvgRotaryTable } from './nvg/nvgNetworks.js';
+export {
+  writePipeline,
+  loadPipeline,
+  disposePipeline,
+  PIPELINE_KIND,
+  type Pipeline,
+  type PipelineMethod,
+  type PipelineInfo,
+  type PipelineParts,
+  type TokenizerConfigOf,
+} from './pipeline/pipelineFile.js';
