@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { checkTensor, describeShape, RandomGenerator, readSafetensors, ShapeError, writeSafetensors } from '@nextdetail/core';
 
 /** Width of the penultimate layer: the features FID-style metrics are computed on. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { RandomGenerator } from '@nextdetail/core';
 import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
 import { FashionClassifier } from './fashionClassifier.js';

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, resize } from '@nextdetail/core';
 import jpeg from 'jpeg-js';
 import { decodePng } from '../png.js';

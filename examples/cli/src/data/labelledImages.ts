@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 
 /** A labelled image set held as bytes: N images of H × W × C, row-major, plus one class id per image. */
 export interface LabelledImages {
