@@ -5,10 +5,12 @@ import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { decomposeCommand } from './decomposeCommand.js';
+import { trainClassifierCommand } from './commands/trainClassifierCommand.js';
 
 const program = new Command('nextdetail')
   .description('nextdetail examples: coarse-to-fine image decomposition on TensorFlow.js')
-  .addCommand(decomposeCommand());
+  .addCommand(decomposeCommand())
+  .addCommand(trainClassifierCommand());
 
 try {
   await program.parseAsync();
