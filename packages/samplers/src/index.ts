@@ -56,3 +56,4 @@ export {
   type PipelineParts,
   type TokenizerConfigOf,
 } from './pipeline/pipelineFile.js';
+export { structureFromMap, checkStructureLabels, type StructureGuide } from './nvg/structureGuidance.js';

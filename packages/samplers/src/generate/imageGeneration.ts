@@ -4,6 +4,7 @@ import type { NvgTokenizer, TokenPlan, Tokenizer } from '@nextdetail/tokenizers'
 import type { ScaleGenerator } from '@nextdetail/transformer';
 import { nvgGenerate, type NvgGenerateOptions } from '../nvg/nvgGenerate.js';
 import type { NvgNetworks } from '../nvg/nvgNetworks.js';
+import { checkStructureGuide, structureFromMap, type StructureGuide } from '../nvg/structureGuidance.js';
 import { generateScalePlan, type ScaleLoopOptions } from './scaleLoop.js';
 
 /** Images NHWC in the tokenizer's output range and the plan they were decoded from; the caller owns both. */
@@ -23,9 +24,14 @@ async function decoded(tokenizer: Tokenizer, plan: Promise<TokenPlan>): Promise<
   }
 }
 
-export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng'> & {
+export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng' | 'structure'> & {
   /** Class of every image; `numClasses` asks for an unconditional sample. */
   labels: readonly number[];
+  /**
+   * Structure-guided generation (NVG paper §3.2): the first stages' structure maps, as NVG hierarchies
+   * (`labels_BSP`) or one region map on any grid (`map`, e.g. a binary circle mask; see structureFromMap).
+   */
+  structure?: StructureGuide;
   /** Seed of every random choice (or pass `rng`); fully greedy settings need neither. */
   seed?: number;
   rng?: RandomGenerator;
@@ -48,7 +54,7 @@ export function generate(
 }
 
 async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: NvgImageOptions): Promise<TokenPlan> {
-  const { labels, seed, rng: given, ...loop } = options;
+  const { labels, seed, rng: given, structure, ...loop } = options;
   if (!Array.isArray(labels) || labels.length === 0) {
     throw new InvalidArgumentError('labels', 'a non-empty array of class ids', describeValue(labels));
   }
@@ -62,9 +68,19 @@ async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: 
     );
   }
   const rng = given ?? (seed === undefined ? undefined : new RandomGenerator(seed));
+  const guide = structure === undefined ? undefined : checkStructureGuide(structure);
+  if (guide && 'map' in guide && guide.map?.rank === 3 && ![1, labels.length].includes(guide.map.shape[0]!)) {
+    throw new ShapeError('structure.map', `[H, W] or [${labels.length} or 1, H, W]`, describeShape(guide.map.shape));
+  }
+  const fromMap = guide && 'map' in guide ? await structureFromMap(guide.map, size, guide.stages) : undefined;
   const labels_B = tf.tensor1d(Int32Array.from(labels), 'int32');
   try {
-    const result = await nvgGenerate(networks, tokenizer.quantizer, labels_B, { ...loop, ...(rng ? { rng } : {}) });
+    const labels_BSP = fromMap ?? (guide && 'labels_BSP' in guide ? guide.labels_BSP : undefined);
+    const result = await nvgGenerate(networks, tokenizer.quantizer, labels_B, {
+      ...loop,
+      ...(rng ? { rng } : {}),
+      ...(labels_BSP ? { structure: { labels_BSP } } : {}),
+    });
     try {
       return tokenizer.planFromPositions(result.tokens_BSP as tf.Tensor3D, result.labels_BSP as tf.Tensor3D, size);
     } finally {
@@ -72,6 +88,7 @@ async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: 
     }
   } finally {
     labels_B.dispose();
+    fromMap?.dispose();
   }
 }
 

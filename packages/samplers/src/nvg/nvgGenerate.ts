@@ -5,6 +5,7 @@ import { linspace } from '../guidance/guidanceWeights.js';
 import { nvgTopPSchedule } from '../schedules/nvgSchedules.js';
 import type { NvgNetworks } from './nvgNetworks.js';
 import { nvgStage } from './nvgStage.js';
+import { checkStructureLabels } from './structureGuidance.js';
 
 export interface NvgGenerateOptions {
   /** Per-stage content CFG scales, or [start, end] for linspace(start, end, S) (default [1, 3.5]). */
@@ -24,6 +25,12 @@ export interface NvgGenerateOptions {
   structureNoise_BPW?: tf.Tensor;
   /** The generator of every random choice (token draws, noise, Gumbel splits); optional only if none is random. */
   rng?: RandomGenerator;
+  /**
+   * Structure-guided generation (NVG paper §3.2): the structure maps of the first k stages, int32 [B or 1, k, P] in
+   * NVG's hierarchy (stage 0 zeros, stage-s labels in [0, 2^s), parent ⌊l/2⌋). Those stages use them instead of
+   * predicted splits; from stage k − 1 on the structure generator predicts the next maps as usual, refining them.
+   */
+  structure?: { labels_BSP: tf.Tensor };
 }
 
 /** A type alias so that tf.dispose accepts it; the caller owns every tensor. */
@@ -51,7 +58,8 @@ function perStage(values: number[] | undefined, fallback: [number, number], stag
 /**
  * NVG's free-running generation: from an empty canvas and a single cluster, every stage generates its tokens (content
  * CFG cfg_c[s]) and, from the new canvas, the next stage's structure (structure CFG cfg_s[s]); the result holds every
- * stage's structure map, tokens and logits and the final canvas.
+ * stage's structure map, tokens and logits and the final canvas. With `structure`, the given stages' maps are fixed
+ * and only the later ones are generated (the flow in-paints the unknown bits below the known ones, §2.2.1).
  */
 // NVG paper Alg. 2 and App. A.5 (CFG and top-p schedules); reference digest §3.3 "Generation loop", §3.4
 export async function nvgGenerate(
@@ -68,20 +76,32 @@ export async function nvgGenerate(
   const topP = perStage(options.topP, [1, 0.5], c.stages, 'topP', (start, end, n) => nvgTopPSchedule(n, start, end));
   const { structureSteps = 25, topK = 0, temperature = 1, gumbelSplits = false, rng } = options;
   if (gumbelSplits && !rng) throw new InvalidArgumentError('rng', 'a RandomGenerator (gumbelSplits is random)', 'undefined');
+  const given =
+    options.structure === undefined
+      ? []
+      : await checkStructureLabels(options.structure?.labels_BSP, batch, c.stages, c.positions);
   let noise_BPW: tf.Tensor;
   if (options.structureNoise_BPW !== undefined) {
     const n = options.structureNoise_BPW;
-    checkTensor(n, 'structureNoise_BPW', { rank: 3, dtype: 'float32' });
-    if (n.shape[0] !== batch || n.shape[1] !== c.positions || n.shape[2] !== c.structureBits) {
-      throw new ShapeError('structureNoise_BPW', `[${batch}, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(n.shape));
+    try {
+      checkTensor(n, 'structureNoise_BPW', { rank: 3, dtype: 'float32' });
+      if (n.shape[0] !== batch || n.shape[1] !== c.positions || n.shape[2] !== c.structureBits) {
+        throw new ShapeError('structureNoise_BPW', `[${batch}, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(n.shape));
+      }
+    } catch (err) {
+      tf.dispose(given);
+      throw err;
     }
     noise_BPW = tf.clone(n);
   } else {
-    if (!rng) throw new InvalidArgumentError('rng', 'a RandomGenerator (the structure noise is drawn from it)', 'undefined');
+    if (!rng) {
+      tf.dispose(given);
+      throw new InvalidArgumentError('rng', 'a RandomGenerator (the structure noise is drawn from it)', 'undefined');
+    }
     noise_BPW = rng.normal([batch, c.positions, c.structureBits]);
   }
   let tokens_BSP = tf.zeros([batch, c.stages, c.positions], 'int32');
-  let labels_BP: tf.Tensor = tf.zeros([batch, c.positions], 'int32');
+  let labels_BP: tf.Tensor = given[0] ?? tf.zeros([batch, c.positions], 'int32');
   const labelMaps: tf.Tensor[] = [];
   const logits: tf.Tensor[] = [];
   let canvas_BPC: tf.Tensor | null = null;
@@ -101,6 +121,7 @@ export async function nvgGenerate(
           temperature,
           ...(rng ? { rng } : {}),
           ...(gumbelSplits && rng ? { gumbel: rng } : {}),
+          predictStructure: s + 1 >= given.length,
         },
       );
       logits.push(result.logits_BKV);
@@ -110,6 +131,7 @@ export async function nvgGenerate(
       canvas_BPC?.dispose();
       canvas_BPC = result.canvas_BPC;
       if (result.nextLabels_BP) labels_BP = result.nextLabels_BP;
+      else if (given[s + 1]) labels_BP = given[s + 1]!;
     }
     const labels_BSP = tf.stack(labelMaps, 1);
     tf.dispose(labelMaps);
@@ -117,6 +139,7 @@ export async function nvgGenerate(
   } catch (err) {
     tf.dispose([tokens_BSP, ...labelMaps, ...logits]);
     if (!labelMaps.includes(labels_BP)) labels_BP.dispose();
+    tf.dispose(given.filter((g) => !labelMaps.includes(g) && g !== labels_BP));
     canvas_BPC?.dispose();
     throw err;
   } finally {

@@ -35,6 +35,8 @@ export interface NvgStageOptions {
   structureSteps: number;
   /** Gumbel-top-k splits (with this generator) instead of deterministic top-k. */
   gumbel?: RandomGenerator;
+  /** false: the caller gives the next structure map (structure guidance), so no split is predicted (default true). */
+  predictStructure?: boolean;
 }
 
 /** A type alias so that tf.dispose accepts it; the caller owns every tensor. */
@@ -128,6 +130,7 @@ export async function nvgStage(
       nextLabels_BP: null,
     };
     try {
+      if (options.predictStructure === false) return result;
       if (stage < c.structureStages) {
         const z_BPW = await sampleStructureCode(networks, {
           canvas_BPC: result.canvas_BPC,
