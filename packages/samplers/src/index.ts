@@ -57,3 +57,4 @@ export {
   type TokenizerConfigOf,
 } from './pipeline/pipelineFile.js';
 export { structureFromMap, checkStructureLabels, type StructureGuide } from './nvg/structureGuidance.js';
+export { generateHighResolution, type HighResolutionOptions, type HighResolutionGeneration } from './generate/cartHighResolution.js';

@@ -65,6 +65,11 @@ export interface ScaleLoopOptions {
   /** The steps' grids; default the tokenizer's schedule for `imageSize`. */
   schedule?: readonly (readonly [number, number])[];
   imageSize?: readonly [number, number];
+  /**
+   * Generate only the schedule's first n steps (default all); guidance still ramps over the whole schedule, as it
+   * would in a complete run (CART's high-resolution mode generates the base steps alone).
+   */
+  steps?: number;
   /** Steps already fixed (teacher forcing): they are fed, not sampled. Not disposed by the loop. */
   prefix?: TokenPlan;
   /** Masked editing: where `keep` says so, every step takes the reference's tokens instead of sampled ones. */
@@ -113,6 +118,8 @@ export async function generateScalePlan(
   const rng = options.rng ?? (options.seed === undefined ? undefined : new RandomGenerator(options.seed));
   const B = labels.length;
   const S = sizes.length;
+  const count = options.steps ?? S;
+  checkNumber(count, 'steps', { integer: true, min: 1, max: S });
   const guided = cfg > 0;
   const rows = guided ? [...labels, ...labels.map(() => numClasses)] : [...labels];
 
@@ -128,7 +135,7 @@ export async function generateScalePlan(
   const plan: TokenPlan = { steps: [] };
   const cache = generator.createCacheFor(rows, sizes);
   try {
-    for (let si = 0; si < S; si++) {
+    for (let si = 0; si < count; si++) {
       signal?.throwIfAborted();
       const size = sizes[si]!;
       const x_BlCv =
@@ -160,7 +167,7 @@ export async function generateScalePlan(
         logits_BlV.dispose();
       }
       plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
-      await progress?.({ step: si + 1, steps: S, size, plan, cacheBytes: cache.byteLength, preview: () => tokenizer.preview(plan) });
+      await progress?.({ step: si + 1, steps: count, size, plan, cacheBytes: cache.byteLength, preview: () => tokenizer.preview(plan) });
     }
   } catch (err) {
     tf.dispose(plan.steps.map((s) => s.idx_Bl));
