@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import { editImages, generate, type Generation, type Pipeline, type ScaleStepEvent } from '@nextdetail/samplers';
+import { imageData } from './imagePixels.js';
+
+/** What the controls ask for. `label` = the class count asks for an unconditional sample. */
+export interface GenerationSettings {
+  label: number;
+  seed: number;
+  cfg: number;
+  topK: number;
+  /** NVG only: final content and structure CFG scales (each ramps up from 1), and the structure flow's Euler steps. */
+  nvg: { contentCfg: number; structureCfg: number; structureSteps: number };
+}
+
+/** Called with every step's preview as it is produced, coarse to fine; `detail` says what the step added. */
+export type StepListener = (step: number, steps: number, detail: string, pixels: ImageData) => Promise<void>;
+
+/** Reads a scale step's preview while the loop waits for the listener (the loop owns the plan until then). */
+function scaleProgress(onStep: StepListener) {
+  return async (event: ScaleStepEvent): Promise<void> => {
+    const preview_BHWC = event.preview();
+    const pixels = await imageData(preview_BHWC).finally(() => preview_BHWC.dispose());
+    await onStep(event.step, event.steps, `${event.size[0]}×${event.size[1]} tokens`, pixels);
+  };
+}
+
+/** The final image of a generation; frees the generation's tensors. */
+async function finish(result: Generation): Promise<ImageData> {
+  try {
+    return await imageData(result.images_BHWC);
+  } finally {
+    tf.dispose([result.images_BHWC, result.plan]);
+  }
+}
+
+/**
+ * Class-conditional generation with every step shown. VAR, CART and FlexVAR report steps while they run; NVG's loop
+ * has no progress callback, so its stages are previewed from the finished plan (canvas after each stage). With
+ * `structure` (NVG), the region map guides the first stages (NVG paper §3.2).
+ */
+export async function generateImage(
+  pipeline: Pipeline,
+  settings: GenerationSettings,
+  onStep: StepListener,
+  structure?: tf.Tensor2D,
+): Promise<ImageData> {
+  const { label, seed, cfg, topK } = settings;
+  if (pipeline.method !== 'nvg') {
+    return finish(await generate(pipeline.tokenizer, pipeline.generator, { labels: [label], seed, cfg, topK, progress: scaleProgress(onStep) }));
+  }
+  const { contentCfg, structureCfg, structureSteps } = settings.nvg;
+  const result = await generate(pipeline.tokenizer, pipeline.generator, {
+    labels: [label],
+    seed,
+    topK,
+    contentCfg: [1, contentCfg],
+    structureCfg: [1, structureCfg],
+    structureSteps,
+    ...(structure ? { structure: { map: structure } } : {}),
+  });
+  const steps = result.plan.steps;
+  for (let k = 1; k <= steps.length; k++) {
+    const preview_BHWC = pipeline.tokenizer.preview({ steps: steps.slice(0, k) });
+    const pixels = await imageData(preview_BHWC).finally(() => preview_BHWC.dispose());
+    const step = steps[k - 1]!;
+    await onStep(k, steps.length, step.kind === 'granularity' ? `${step.clusters} clusters` : `${step.size.join('×')} tokens`, pixels);
+  }
+  return finish(result);
+}
+
+/**
+ * In-painting (VAR's zero-shot edit, FlexVAR §4.4): the image's own tokens are kept where `keep_BHW` is 1 and the
+ * rest is generated for the chosen class, step by step. NVG has no masked editing in samplers.
+ */
+export async function inpaintImage(
+  pipeline: Pipeline,
+  images_BHWC: tf.Tensor4D,
+  keep_BHW: tf.Tensor3D,
+  settings: GenerationSettings,
+  onStep: StepListener,
+): Promise<ImageData> {
+  if (pipeline.method === 'nvg') throw new Error('in-painting needs a VAR, CART or FlexVAR pipeline (samplers has no masked NVG editing)');
+  const { label, seed, cfg, topK } = settings;
+  const options = { images_BHWC, keep_BHW, labels: [label], seed, cfg, topK, progress: scaleProgress(onStep) };
+  return finish(await editImages(pipeline.tokenizer, pipeline.generator, options));
+}

@@ -1,0 +1,61 @@
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+// The pipeline files the CLI ships (examples/cli/assets/models/<method>.safetensors). Whichever exist when the app is
+// built or served are served under models/ (copied into the build) and offered in the page's model selector; the
+// others are listed as not shipped yet.
+const MODELS_DIR = fileURLToPath(new URL('../cli/assets/models/', import.meta.url));
+const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const;
+
+function shippedModels(): string[] {
+  if (!existsSync(MODELS_DIR)) return [];
+  const files = new Set(readdirSync(MODELS_DIR));
+  return METHODS.filter((m) => files.has(`${m}.safetensors`));
+}
+
+// The dev server's route to the shipped files; Range requests are answered as loadPipeline's reader asks for them.
+function modelFiles(): Plugin {
+  const serve = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const method = /^\/models\/([a-z]+)\.safetensors$/.exec(req.url?.split('?')[0] ?? '')?.[1];
+    if (!method || !shippedModels().includes(method)) return next();
+    const file = `${MODELS_DIR}${method}.safetensors`;
+    const size = statSync(file).size;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (!range) {
+      res.setHeader('Content-Length', size);
+      createReadStream(file).pipe(res);
+      return;
+    }
+    const start = Number(range[1]);
+    const end = Math.min(range[2] ? Number(range[2]) : size - 1, size - 1);
+    if (start >= size || end < start) {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
+      return;
+    }
+    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
+    createReadStream(file, { start, end }).pipe(res);
+  };
+  return {
+    name: 'nextdetail-model-files',
+    config: () => ({ define: { __SHIPPED_MODELS__: JSON.stringify(shippedModels()) } }),
+    configureServer: (server) => void server.middlewares.use(serve),
+    generateBundle() {
+      for (const method of shippedModels()) {
+        this.emitFile({ type: 'asset', fileName: `models/${method}.safetensors`, source: readFileSync(`${MODELS_DIR}${method}.safetensors`) });
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  // Relative asset URLs, so the built app works from any folder of a static server.
+  base: './',
+  plugins: [modelFiles()],
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  // tfjs-backend-wasm finds its .wasm files through setWasmPaths (src/backend.ts), not through the dependency optimiser.
+  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
+});
