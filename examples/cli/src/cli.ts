@@ -5,11 +5,13 @@ import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { decomposeCommand } from './decomposeCommand.js';
+import { generateCommand } from './commands/generateCommand.js';
 import { trainClassifierCommand } from './commands/trainClassifierCommand.js';
 
 const program = new Command('nextdetail')
   .description('nextdetail examples: coarse-to-fine image decomposition on TensorFlow.js')
   .addCommand(decomposeCommand())
+  .addCommand(generateCommand())
   .addCommand(trainClassifierCommand());
 
 try {

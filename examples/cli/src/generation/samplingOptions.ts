@@ -1,0 +1,66 @@
+import { InvalidArgumentError } from '@nextdetail/core';
+import type { Pipeline } from '@nextdetail/samplers';
+import { type Command, Option } from 'commander';
+import { numberArgument } from '../numberArgument.js';
+import { integerList } from './integerList.js';
+
+/** The sampling flags every generating command shares. */
+export interface SamplingFlags {
+  seed: number;
+  cfg?: number;
+  topK?: number;
+  topP?: number;
+  temperature?: number;
+  structureSteps?: number;
+  size?: number[];
+  steps?: number;
+}
+
+/** Adds the sampling flags to `command`. */
+export function addSamplingOptions(command: Command, { schedule = true } = {}): Command {
+  command
+    .option('--seed <n>', 'seed of every random choice', numberArgument, 0)
+    .option('--cfg <value>', 'classifier-free guidance scale (NVG: the last stage\'s content guidance; default 1.5, NVG 3.5)', numberArgument)
+    .option('--top-k <n>', 'sample among the k most likely tokens (0: all; default 0)', numberArgument)
+    .option('--top-p <p>', 'nucleus sampling mass (0: off; NVG: the last stage\'s top-p; default off, NVG 0.5)', numberArgument)
+    .option('--temperature <t>', 'softmax temperature (default 1)', numberArgument)
+    .option('--structure-steps <n>', 'NVG: Euler steps of the structure flow (default 25)', numberArgument);
+  if (schedule) {
+    command
+      .addOption(new Option('--size <h,w>', 'FlexVAR: output size in pixels, any multiple of the tokenizer\'s factor').argParser(integerList))
+      .option('--steps <n>', 'FlexVAR: number of coarse-to-fine steps (a schedule from 1 to the last grid)', numberArgument);
+  }
+  return command;
+}
+
+/** Checks the flags that only some methods read, so that none is silently ignored. */
+export function checkSamplingFlags(flags: SamplingFlags, pipeline: Pipeline): void {
+  if (!Number.isInteger(flags.seed)) throw new InvalidArgumentError('--seed', 'an integer', String(flags.seed));
+  if (pipeline.method !== 'flexvar') {
+    for (const [name, value] of [['--size', flags.size], ['--steps', flags.steps]] as const) {
+      if (value !== undefined) throw new InvalidArgumentError(name, 'only with a FlexVAR model (VAR, CART and NVG have fixed schedules)', `a ${pipeline.method} model`);
+    }
+  }
+  if (pipeline.method !== 'nvg' && flags.structureSteps !== undefined) {
+    throw new InvalidArgumentError('--structure-steps', 'only with an NVG model', `a ${pipeline.method} model`);
+  }
+  if (flags.size !== undefined && (flags.size.length < 1 || flags.size.length > 2 || flags.size.some((s) => s < 1))) {
+    throw new InvalidArgumentError('--size', 'H,W or S in pixels (positive integers)', flags.size.join(','));
+  }
+}
+
+/** Library argument names → these flags, for renameArgument. */
+export const SAMPLING_FLAG_NAMES: Readonly<Record<string, string>> = {
+  cfg: '--cfg',
+  topK: '--top-k',
+  topP: '--top-p',
+  temperature: '--temperature',
+  'options.topK': '--top-k',
+  'options.temperature': '--temperature',
+  structureSteps: '--structure-steps',
+  contentCfg: '--cfg',
+  steps: '--steps',
+  height: '--size',
+  width: '--size',
+  imageSize: '--size',
+};
