@@ -6,12 +6,16 @@ import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { decomposeCommand } from './decomposeCommand.js';
 import { generateCommand } from './commands/generateCommand.js';
+import { inpaintCommand } from './commands/inpaintCommand.js';
+import { outpaintCommand } from './commands/outpaintCommand.js';
 import { trainClassifierCommand } from './commands/trainClassifierCommand.js';
 
 const program = new Command('nextdetail')
   .description('nextdetail examples: coarse-to-fine image decomposition on TensorFlow.js')
   .addCommand(decomposeCommand())
   .addCommand(generateCommand())
+  .addCommand(inpaintCommand())
+  .addCommand(outpaintCommand())
   .addCommand(trainClassifierCommand());
 
 try {
