@@ -73,6 +73,28 @@ export class AdamW {
     });
   }
 
+  /** Updates applied so far. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** The first and second moments of every variable, in the order of `variables` (the optimizer's own tensors). */
+  momentsInOrder(): { m: tf.Variable[]; v: tf.Variable[] } {
+    const moments = this.variables.map((p) => this.moments.get(p)!);
+    return { m: moments.map((x) => x.m), v: moments.map((x) => x.v) };
+  }
+
+  /** Sets the moments (in the order of `variables`, shapes already checked by the caller) and the update count. */
+  restore(m: readonly tf.Tensor[], v: readonly tf.Tensor[], steps: number): void {
+    checkNumber(steps, 'steps', { integer: true, min: 0 });
+    this.variables.forEach((p, i) => {
+      const moments = this.moments.get(p)!;
+      moments.m.assign(m[i]!);
+      moments.v.assign(v[i]!);
+    });
+    this.steps = steps;
+  }
+
   dispose(): void {
     for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
     this.moments.clear();

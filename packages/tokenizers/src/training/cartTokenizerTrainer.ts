@@ -46,7 +46,7 @@ export class CartTokenizerTrainer extends VarVqvaeTrainerBase {
   declare readonly config: CartTokenizerTrainerConfig;
 
   private constructor(config: CartTokenizerTrainerConfig, vae: VarVqvae, quantizer: TrainableMultiScaleQuantizer, options: TrainingOptions) {
-    super(config, vae, quantizer, options);
+    super(config, vae, quantizer, options, 'cart');
     this.order = config.order ?? 3;
     checkNumber(this.order, 'config.order', { integer: true, min: 0 });
     this.basePatchNums = toPatchSizes(config.patchNums, 'config.patchNums');

@@ -9,6 +9,7 @@ import { specEntries, writeStateDict } from './checkpoint.js';
 import { sampleScales } from './scaleSampling.js';
 import { l2NormalizeRows, TrainableGroundTruthQuantizer } from './trainableGroundTruthQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
+import { restoreTrainingState, type TrainingStateSource, writeTrainingState } from './trainingState.js';
 
 export interface FlexVarTokenizerTrainerConfig {
   vae?: FlexVaeConfig;
@@ -85,6 +86,19 @@ export class FlexVarTokenizerTrainer {
     return writeStateDict([...specEntries(this.vae.parameters, FlexVae.stateDictSpec(this.vae.config)), ...this.quantizer.stateDictEntries()], {
       format: 'pt',
     });
+  }
+
+  /**
+   * The resumable training state (variables, AdamW moments, step, generator and usage) as safetensors; `resume` on a
+   * trainer of the same config continues exactly as if training had not stopped.
+   */
+  trainingState(): Promise<Uint8Array> {
+    return writeTrainingState(this.core, 'flexvar', this.config);
+  }
+
+  /** Continues from a `trainingState()` file (e.g. `readSafetensors(bytes)`) of a trainer of the same config. */
+  resume(source: TrainingStateSource): Promise<void> {
+    return restoreTrainingState(this.core, source, 'flexvar');
   }
 
   loadQuantizer(source: TensorSource): Promise<GroundTruthMultiScaleQuantizer> {

@@ -8,6 +8,7 @@ import type { NvgAutoencoderConfig } from '../vqvae/nvgAutoencoderConfig.js';
 import { specEntries, writeStateDict } from './checkpoint.js';
 import { TrainableGranularityQuantizer } from './trainableGranularityQuantizer.js';
 import { type StepReport, TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
+import { restoreTrainingState, type TrainingStateSource, writeTrainingState } from './trainingState.js';
 
 export interface NvgTokenizerTrainerConfig {
   vae?: NvgAutoencoderConfig;
@@ -91,6 +92,19 @@ export class NvgTokenizerTrainer {
       [...specEntries(this.vae.parameters, NvgAutoencoder.stateDictSpec(this.vae.config)), ...this.quantizer.stateDictEntries()],
       { format: 'pt' },
     );
+  }
+
+  /**
+   * The resumable training state (variables, AdamW moments, step, generator and usage) as safetensors; `resume` on a
+   * trainer of the same config continues exactly as if training had not stopped.
+   */
+  trainingState(): Promise<Uint8Array> {
+    return writeTrainingState(this.core, 'nvg', this.config);
+  }
+
+  /** Continues from a `trainingState()` file (e.g. `readSafetensors(bytes)`) of a trainer of the same config. */
+  resume(source: TrainingStateSource): Promise<void> {
+    return restoreTrainingState(this.core, source, 'nvg');
   }
 
   loadQuantizer(source: TensorSource): Promise<GranularityQuantizer> {

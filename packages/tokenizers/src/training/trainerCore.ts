@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, describeValue, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
+import { checkNumber, describeValue, type GeneratorState, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
 import { AdamW, type AdamWConfig } from './adamW.js';
 import { type CodebookInit, initCodebookFromLatents } from './codebookInit.js';
 import { CodebookUsage } from './codebookUsage.js';
@@ -30,6 +30,18 @@ export interface TrainingOptions {
    * discriminator trained on (x, x̂.detach) with its own AdamW. Default weight 0.1, start 0, lr as the generator's.
    */
   discriminator?: { weight?: number; startStep?: number; learningRate?: number; channels?: number; layers?: number };
+}
+
+/** A TrainerCore's resumable state (see TrainerCore.state). */
+export interface TrainerCoreState {
+  step: number;
+  optimizerSteps: number;
+  discriminatorSteps: number;
+  codebookInitialised: boolean;
+  rng: GeneratorState;
+  usageHits: number[];
+  /** Variables and optimizer moments by position: `param.i`, `optimizer.m.i`, `optimizer.v.i`, `discriminator.…`. */
+  tensors: Record<string, tf.Tensor>;
 }
 
 /** One image pair the loss compares: a target and its reconstruction, both [B, H, W, 3] in [−1, 1]. */
@@ -66,7 +78,7 @@ export interface StepReport {
  * and tallies the codebook usage.
  */
 export class TrainerCore {
-  readonly rng: RandomGenerator;
+  private generator: RandomGenerator;
   readonly optimizer: AdamW;
   readonly usage: CodebookUsage;
   private readonly discriminator: PatchDiscriminator | null;
@@ -80,7 +92,7 @@ export class TrainerCore {
     private readonly options: TrainingOptions,
     rng: RandomGenerator,
   ) {
-    this.rng = rng;
+    this.generator = rng;
     const { learningRate = 1e-4, ...rest } = options.optimizer ?? {};
     this.optimizer = new AdamW(variables, { learningRate, ...rest });
     this.usage = new CodebookUsage(vocabSize);
@@ -105,6 +117,67 @@ export class TrainerCore {
 
   get stepCount(): number {
     return this.steps;
+  }
+
+  /** The trainer's own draws (scale sampling, codebook init); replaced on restore. */
+  get rng(): RandomGenerator {
+    return this.generator;
+  }
+
+  /**
+   * Everything a later `restore` needs to continue exactly: the step and generator state, the codebook-init flag, the
+   * usage tally, and (by reference, not copies) the trained variables, the AdamW moments and the discriminator.
+   */
+  state(): TrainerCoreState {
+    const tensors: Record<string, tf.Tensor> = {};
+    const add = (prefix: string, list: readonly tf.Tensor[]) => list.forEach((t, i) => (tensors[`${prefix}${i}`] = t));
+    add('param.', this.variables);
+    const { m, v } = this.optimizer.momentsInOrder();
+    add('optimizer.m.', m);
+    add('optimizer.v.', v);
+    if (this.discriminator && this.discriminatorOptimizer) {
+      add('discriminator.param.', this.discriminator.variables());
+      const d = this.discriminatorOptimizer.momentsInOrder();
+      add('discriminator.optimizer.m.', d.m);
+      add('discriminator.optimizer.v.', d.v);
+    }
+    return {
+      step: this.steps,
+      optimizerSteps: this.optimizer.stepCount,
+      discriminatorSteps: this.discriminatorOptimizer?.stepCount ?? 0,
+      codebookInitialised: this.codebookInitialised,
+      rng: this.generator.state(),
+      usageHits: Array.from(this.usage.hits),
+      tensors,
+    };
+  }
+
+  /** Tensor names `state()` writes for this trainer, with the shapes they must have. */
+  stateShapes(): Map<string, readonly number[]> {
+    return new Map(Object.entries(this.state().tensors).map(([name, t]) => [name, t.shape]));
+  }
+
+  /** Continues from a `state()` (tensors already checked against `stateShapes()`; the caller keeps them). */
+  restore(state: TrainerCoreState): void {
+    const rng = new RandomGenerator(state.rng);
+    const t = (name: string) => state.tensors[name]!;
+    this.variables.forEach((p, i) => p.assign(t(`param.${i}`)));
+    const count = this.variables.length;
+    const moments = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => t(`${prefix}${i}`));
+    this.optimizer.restore(moments('optimizer.m.', count), moments('optimizer.v.', count), state.optimizerSteps);
+    if (this.discriminator && this.discriminatorOptimizer) {
+      const dVars = this.discriminator.variables();
+      dVars.forEach((p, i) => p.assign(t(`discriminator.param.${i}`)));
+      this.discriminatorOptimizer.restore(
+        moments('discriminator.optimizer.m.', dVars.length),
+        moments('discriminator.optimizer.v.', dVars.length),
+        state.discriminatorSteps,
+      );
+    }
+    this.steps = state.step;
+    this.codebookInitialised = state.codebookInitialised;
+    this.generator = rng;
+    this.usage.hits.set(state.usageHits);
   }
 
   /**

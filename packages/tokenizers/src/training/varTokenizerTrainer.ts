@@ -25,7 +25,7 @@ export class VarTokenizerTrainer extends VarVqvaeTrainerBase {
   /** A fresh tokenizer of `config`, initialised from `options.seed`. */
   static create(config: VarTokenizerTrainerConfig, options: TrainingOptions): VarTokenizerTrainer {
     const { vae, quantizer } = createVarVqvaeParts(config, options);
-    return new VarTokenizerTrainer(config, vae, quantizer, options);
+    return new VarTokenizerTrainer(config, vae, quantizer, options, 'var');
   }
 
   /** One optimisation step on `images_BHWC`. */

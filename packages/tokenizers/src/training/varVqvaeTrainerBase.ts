@@ -3,6 +3,7 @@ import { MultiScaleResidualQuantizer } from '../quantizer/multiScaleResidual.js'
 import { VarVqvae } from '../vqvae/varVqvae.js';
 import { specEntries, writeStateDict } from './checkpoint.js';
 import { TrainableMultiScaleQuantizer } from './trainableMultiScaleQuantizer.js';
+import { restoreTrainingState, type TrainingStateSource, writeTrainingState } from './trainingState.js';
 import { TrainerCore, type TrainingOptions, trainerRng } from './trainerCore.js';
 import type { VarTokenizerTrainerConfig } from './varTokenizerTrainer.js';
 
@@ -39,6 +40,7 @@ export abstract class VarVqvaeTrainerBase {
     readonly vae: VarVqvae,
     readonly quantizer: TrainableMultiScaleQuantizer,
     options: TrainingOptions,
+    private readonly family: 'var' | 'cart',
   ) {
     this.core = new TrainerCore([...vae.variables(), ...quantizer.variables()], quantizer.vocabSize, options, trainerRng(options).fork(12));
   }
@@ -60,6 +62,19 @@ export abstract class VarVqvaeTrainerBase {
     return writeStateDict([...specEntries(this.vae.parameters, VarVqvae.stateDictSpec(this.vae.config)), ...this.quantizer.stateDictEntries()], {
       format: 'pt',
     });
+  }
+
+  /**
+   * The resumable training state (variables, AdamW moments, step, generator and usage) as safetensors; `resume` on a
+   * trainer of the same config continues exactly as if training had not stopped.
+   */
+  trainingState(): Promise<Uint8Array> {
+    return writeTrainingState(this.core, this.family, this.config);
+  }
+
+  /** Continues from a `trainingState()` file (e.g. `readSafetensors(bytes)`) of a trainer of the same config. */
+  resume(source: TrainingStateSource): Promise<void> {
+    return restoreTrainingState(this.core, source, this.family);
   }
 
   /** The inference quantizer for a checkpoint this trainer wrote. */
