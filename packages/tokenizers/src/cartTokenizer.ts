@@ -13,13 +13,15 @@ import { detailStepCounts } from './quantizer/detailStepCounts.js';
 import { MultiScaleResidualQuantizer } from './quantizer/multiScaleResidual.js';
 import {
   checkImageSize,
+  checkLatent,
   checkNativeSize,
   checkPlanAgainstSchedule,
   checkPlanForm,
   checkSize,
+  checkStepWeights,
+  type LatentStepTokenizer,
   type StepSpec,
   type TokenPlan,
-  type Tokenizer,
 } from './tokenizer.js';
 import type { VarTokenizerConfig } from './varTokenizer.js';
 import { VarVqvae } from './vqvae/varVqvae.js';
@@ -43,7 +45,7 @@ type CartStepSpec = StepSpec & ({ kind: 'base'; scale: number } | { kind: 'detai
  * (its steps are `base` steps). Transformer inputs are VAR's for base steps (area-down-sampled cumulative f̂) and the
  * cumulative f̂ at full resolution for detail steps.
  */
-export class CartTokenizer implements Tokenizer {
+export class CartTokenizer implements LatentStepTokenizer {
   readonly family = 'cart' as const;
   readonly vocabSize: number;
   readonly latentChannels: number;
@@ -163,6 +165,37 @@ export class CartTokenizer implements Tokenizer {
   preview(plan: TokenPlan): tf.Tensor4D {
     const { steps } = this.baseDetailPlan(plan, false, this.steps.length);
     return tf.tidy(() => this.vae.fhatToImage(this.partialFhat(steps)));
+  }
+
+  /** Step `step`'s term of f̂ for code weights: a base step's Phi(up(weights @ E)), a detail step's Phi(weights @ E). */
+  stepTerm(step: number, weights_BlV: tf.Tensor3D): tf.Tensor4D {
+    checkStepWeights(step, weights_BlV, this.steps, this.vocabSize);
+    const spec = this.steps[step]!;
+    const [b, l, v] = weights_BlV.shape;
+    const sizes = this.baseDetail.basePatchNums;
+    return tf.tidy(() => {
+      const h_BhwC = tf.reshape(tf.matMul(tf.reshape(weights_BlV, [b * l, v]), this.quantizer.embedding_VC), [b, ...spec.size, this.latentChannels]) as tf.Tensor4D;
+      return spec.kind === 'base'
+        ? this.quantizer.scaleTerm(spec.scale, h_BhwC, sizes)
+        : this.quantizer.scaleTerm(this.baseDetail.detailPhiScale, h_BhwC, sizes.map(() => this.baseDetail.latentSize));
+    });
+  }
+
+  /** area(f̂) before a base step, f̂ itself before a detail step, as `nextInput` computes them from a plan's f̂. */
+  inputFromLatent(step: number, fhat_BHWC: tf.Tensor4D): tf.Tensor3D {
+    checkNumber(step, 'step', { integer: true, min: 1, max: this.steps.length - 1 });
+    checkLatent(fhat_BHWC, this.baseDetail.latentSize, this.latentChannels);
+    const spec = this.steps[step]!;
+    const [h, w] = spec.size;
+    return tf.tidy(() => {
+      const input_BhwC = spec.kind === 'base' ? resize(fhat_BHWC, [h, w], 'area') : fhat_BHWC;
+      return tf.reshape(input_BhwC, [fhat_BHWC.shape[0], h * w, this.latentChannels]) as tf.Tensor3D;
+    });
+  }
+
+  decodeLatent(fhat_BHWC: tf.Tensor4D): tf.Tensor4D {
+    checkLatent(fhat_BHWC, this.baseDetail.latentSize, this.latentChannels);
+    return this.vae.fhatToImage(fhat_BHWC);
   }
 
   /** f̂ accumulated in step order from zeros: base steps at their scale, detail steps at full resolution. */

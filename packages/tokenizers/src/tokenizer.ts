@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkTensor, describeShape, describeValue, InvalidArgumentError, ShapeError } from '@nextdetail/core';
+import { checkNumber, checkTensor, describeShape, describeValue, InvalidArgumentError, ShapeError } from '@nextdetail/core';
 
 /** Which family's step: VAR/FlexVAR scales, CART base and detail maps, NVG granularity stages. */
 export type StepKind = 'scale' | 'base' | 'detail' | 'granularity';
@@ -86,6 +86,42 @@ export interface Tokenizer {
    */
   nextInput(plan: TokenPlan, nextSize: readonly [number, number]): tf.Tensor3D;
   dispose(): void;
+}
+
+/**
+ * A tokenizer whose transformer inputs come from a running latent f̂ = Σ_k term_k, accumulated step by step from zeros
+ * (VAR and CART). Sampling can then add a mixture of codebook rows at a step instead of one code, as VAR's
+ * `more_smooth` does (models/var.py autoregressive_infer_cfg): one-hot weights reproduce the plan's own f̂, inputs and
+ * images exactly.
+ */
+export interface LatentStepTokenizer extends Tokenizer {
+  /** Step `step`'s term of f̂, [B, H, W, C], for code weights [B, l, V] on its grid (weights @ codebook, then Phi). */
+  stepTerm(step: number, weights_BlV: tf.Tensor3D): tf.Tensor4D;
+  /** The transformer's input [B, l, C] of step `step` ≥ 1 from the f̂ [B, H, W, C] of the steps before it. */
+  inputFromLatent(step: number, fhat_BHWC: tf.Tensor4D): tf.Tensor3D;
+  /** The images of an f̂ [B, H, W, C] (what `decode` does to a plan's f̂). */
+  decodeLatent(fhat_BHWC: tf.Tensor4D): tf.Tensor4D;
+}
+
+/** Checks stepTerm's arguments: a step of the schedule and float32 weights [B ≥ 1, l, V] on its grid. */
+export function checkStepWeights(step: number, weights_BlV: tf.Tensor3D, schedule: readonly StepSpec[], vocabSize: number): StepSpec {
+  checkNumber(step, 'step', { integer: true, min: 0, max: schedule.length - 1 });
+  const spec = schedule[step]!;
+  checkTensor(weights_BlV, 'weights_BlV', { rank: 3, dtype: 'float32' });
+  const [b, l, v] = weights_BlV.shape;
+  if (b < 1 || l !== spec.tokens || v !== vocabSize) {
+    throw new ShapeError('weights_BlV', `[B ≥ 1, ${spec.tokens}, ${vocabSize}] (step ${step}'s ${spec.size.join('×')} grid, V codes)`, describeShape(weights_BlV.shape));
+  }
+  return spec;
+}
+
+/** Checks inputFromLatent's and decodeLatent's f̂: float32 [B ≥ 1, h, w, C] on the latent grid. */
+export function checkLatent(fhat_BHWC: tf.Tensor4D, [h, w]: readonly [number, number], channels: number): void {
+  checkTensor(fhat_BHWC, 'fhat_BHWC', { rank: 4, dtype: 'float32' });
+  const [b, fh, fw, c] = fhat_BHWC.shape;
+  if (b < 1 || fh !== h || fw !== w || c !== channels) {
+    throw new ShapeError('fhat_BHWC', `[B ≥ 1, ${h}, ${w}, ${channels}] (the latent)`, describeShape(fhat_BHWC.shape));
+  }
 }
 
 /**

@@ -1,16 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError, resize, type TensorSource } from '@nextdetail/core';
+import { checkNumber, InvalidArgumentError, resize, type TensorSource } from '@nextdetail/core';
 import { MultiScaleResidualQuantizer, type MultiScaleResidualQuantizerConfig } from './quantizer/multiScaleResidual.js';
 import type { PatchNums } from './quantizer/patchNums.js';
 import {
   checkImageSize,
+  checkLatent,
   checkNativeSize,
   checkPlanAgainstSchedule,
   checkPlanForm,
   checkSize,
+  checkStepWeights,
+  type LatentStepTokenizer,
   type StepSpec,
   type TokenPlan,
-  type Tokenizer,
 } from './tokenizer.js';
 import { VarVqvae } from './vqvae/varVqvae.js';
 import { type ResolvedVarVqvaeConfig, type VarVqvaeConfig, varVqvaeConfigFromReference } from './vqvae/varVqvaeConfig.js';
@@ -47,7 +49,7 @@ export function varTokenizerConfigFromReference(kwargs: Readonly<Record<string, 
  */
 // FoundationVision/VAR@78b9539:models/vqvae.py VQVAE.img_to_idxBl, idxBl_to_img; models/quant.py
 // VectorQuantizer2.idxBl_to_var_input, get_next_autoregressive_input
-export class VarTokenizer implements Tokenizer {
+export class VarTokenizer implements LatentStepTokenizer {
   readonly family = 'var' as const;
   readonly vocabSize: number;
   readonly latentChannels: number;
@@ -123,6 +125,31 @@ export class VarTokenizer implements Tokenizer {
     }
     const b = ids[0]!.shape[0];
     return tf.tidy(() => tf.reshape(resize(this.partialFhat(ids), next, 'area'), [b, next[0] * next[1], this.latentChannels]));
+  }
+
+  /** Scale si's term Phi_si(up(weights @ E)) of f̂ (VAR's more_smooth embedding at that scale). */
+  stepTerm(step: number, weights_BlV: tf.Tensor3D): tf.Tensor4D {
+    const { size } = checkStepWeights(step, weights_BlV, this.schedule(), this.vocabSize);
+    const [b, l, v] = weights_BlV.shape;
+    return tf.tidy(() => {
+      const h_BhwC = tf.reshape(tf.matMul(tf.reshape(weights_BlV, [b * l, v]), this.quantizer.embedding_VC), [b, ...size, this.latentChannels]);
+      return this.quantizer.scaleTerm(step, h_BhwC as tf.Tensor4D);
+    });
+  }
+
+  /** area(f̂, scale `step`'s size), as `nextInput` computes it from a plan's f̂. */
+  inputFromLatent(step: number, fhat_BHWC: tf.Tensor4D): tf.Tensor3D {
+    const sizes = this.quantizer.patchNums;
+    checkNumber(step, 'step', { integer: true, min: 1, max: sizes.length - 1 });
+    checkLatent(fhat_BHWC, sizes[sizes.length - 1]!, this.latentChannels);
+    const [h, w] = sizes[step]!;
+    return tf.tidy(() => tf.reshape(resize(fhat_BHWC, [h, w], 'area'), [fhat_BHWC.shape[0], h * w, this.latentChannels]) as tf.Tensor3D);
+  }
+
+  decodeLatent(fhat_BHWC: tf.Tensor4D): tf.Tensor4D {
+    const sizes = this.quantizer.patchNums;
+    checkLatent(fhat_BHWC, sizes[sizes.length - 1]!, this.latentChannels);
+    return this.vae.fhatToImage(fhat_BHWC);
   }
 
   /** The image of a plan so far (any non-empty prefix of the schedule): the decoder on the f̂ accumulated so far. */

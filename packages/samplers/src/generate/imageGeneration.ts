@@ -5,7 +5,7 @@ import type { ScaleGenerator } from '@nextdetail/transformer';
 import { nvgGenerate, type NvgGenerateOptions } from '../nvg/nvgGenerate.js';
 import type { NvgNetworks } from '../nvg/nvgNetworks.js';
 import { checkStructureGuide, structureFromMap, type StructureGuide } from '../nvg/structureGuidance.js';
-import { generateScalePlan, type ScaleLoopOptions } from './scaleLoop.js';
+import { type ScaleLoopOptions, scaleLoop } from './scaleLoop.js';
 
 /** Images NHWC in the tokenizer's output range and the plan they were decoded from; the caller owns both. */
 export type Generation = { images_BHWC: tf.Tensor4D; plan: TokenPlan };
@@ -21,6 +21,20 @@ async function decoded(tokenizer: Tokenizer, plan: Promise<TokenPlan>): Promise<
   } catch (err) {
     disposePlan(p);
     throw err;
+  }
+}
+
+/** The scale loop's plan decoded: from the soft f̂ with `moreSmooth` (VAR's more_smooth), from the ids otherwise. */
+async function decodedLoop(tokenizer: Tokenizer, generator: ScaleGenerator, options: ScaleLoopOptions): Promise<Generation> {
+  const { plan, fhat_BHWC } = await scaleLoop(tokenizer, generator, options);
+  if (!fhat_BHWC) return decoded(tokenizer, Promise.resolve(plan));
+  try {
+    return { images_BHWC: (tokenizer as Tokenizer & { decodeLatent(f: tf.Tensor4D): tf.Tensor4D }).decodeLatent(fhat_BHWC), plan };
+  } catch (err) {
+    disposePlan(plan);
+    throw err;
+  } finally {
+    fhat_BHWC.dispose();
   }
 }
 
@@ -50,7 +64,7 @@ export function generate(
   options: ScaleLoopOptions | NvgImageOptions,
 ): Promise<Generation> {
   if (tokenizer.family === 'nvg') return decoded(tokenizer, nvgPlan(tokenizer as NvgTokenizer, generator as NvgNetworks, options as NvgImageOptions));
-  return decoded(tokenizer, generateScalePlan(tokenizer, generator as ScaleGenerator, options as ScaleLoopOptions));
+  return decodedLoop(tokenizer, generator as ScaleGenerator, options as ScaleLoopOptions);
 }
 
 async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: NvgImageOptions): Promise<TokenPlan> {
@@ -112,7 +126,7 @@ export async function editImages(tokenizer: Tokenizer, generator: ScaleGenerator
   const reference = await tokenizer.encode(images_BHWC);
   try {
     const schedule = reference.steps.map((s) => s.size);
-    return await decoded(tokenizer, generateScalePlan(tokenizer, generator, { ...loop, schedule, edit: { reference, keep_BHW, forcedTokens } }));
+    return await decodedLoop(tokenizer, generator, { ...loop, schedule, edit: { reference, keep_BHW, forcedTokens } });
   } finally {
     disposePlan(reference);
   }
@@ -142,7 +156,7 @@ export async function refineImages(tokenizer: Tokenizer, generator: ScaleGenerat
     }
     const schedule = reference.steps.map((s) => s.size);
     const prefix = { steps: reference.steps.slice(0, fixedSteps) };
-    return await decoded(tokenizer, generateScalePlan(tokenizer, generator, { ...loop, schedule, prefix }));
+    return await decodedLoop(tokenizer, generator, { ...loop, schedule, prefix });
   } finally {
     disposePlan(reference);
   }

@@ -4,7 +4,9 @@ import type { GridStep, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
 import type { ScaleGenerator } from '@nextdetail/transformer';
 import { flexVarGuidance, varGuidance } from '../guidance/guidanceWeights.js';
 import { guidedLogits } from '../guidance/guidedLogits.js';
+import { moreSmoothWeights } from '../sampling/gumbelSoftmax.js';
 import { sampleTokens } from '../sampling/sampleTokens.js';
+import { maskTopKTopP } from '../sampling/varTopKTopP.js';
 
 /**
  * How classifier-free guidance is weighted per step: `var` — VAR's ramp cfg·si/(SN − 1); `flexvar` — FlexVAR's ramp
@@ -70,6 +72,14 @@ export interface ScaleLoopOptions {
    * would in a complete run (CART's high-resolution mode generates the base steps alone).
    */
   steps?: number;
+  /**
+   * VAR's `more_smooth` (VAR and CART; digest §1.6, §1.9): the ids are still sampled, but each step adds to f̂ the
+   * Gumbel-softmax mixture of codes over the masked logits, sharpened by 1 + r at temperature
+   * max(0.27·(1 − 0.95·r), 0.005) with r = si/(S − 1) (moreSmoothWeights), and the next inputs and the images follow
+   * that f̂. Teacher-forced ids (prefix, kept edit tokens) enter as their own codes. The logits are divided by
+   * `temperature` first (VAR has none: 1 is VAR's). Needs a seed or rng.
+   */
+  moreSmooth?: boolean;
   /** Steps already fixed (teacher forcing): they are fed, not sampled. Not disposed by the loop. */
   prefix?: TokenPlan;
   /** Masked editing: where `keep` says so, every step takes the reference's tokens instead of sampled ones. */
@@ -82,12 +92,43 @@ export interface ScaleLoopOptions {
  * The next-scale loop shared by VAR, CART and FlexVAR (VAR models/var.py autoregressive_infer_cfg; FlexVAR
  * models/flexvar.py autoregressive_infer_cfg, digest §1.6 and §2.4): one KV-cached transformer step per scale, guided
  * logits, top-k/top-p sampling, and the tokenizer's next-scale input. Returns the token plan (the caller's to dispose).
+ * With `moreSmooth` the ids are sampled as usual but the inputs follow the soft f̂, which this plan does not hold:
+ * `generate` decodes that f̂.
  */
 export async function generateScalePlan(
   tokenizer: Tokenizer,
   generator: ScaleGenerator,
   options: ScaleLoopOptions,
 ): Promise<TokenPlan> {
+  const { plan, fhat_BHWC } = await scaleLoop(tokenizer, generator, options);
+  fhat_BHWC?.dispose();
+  return plan;
+}
+
+/** What VAR's more_smooth needs from a tokenizer: @nextdetail/tokenizers' LatentStepTokenizer (VAR and CART). */
+type LatentSteps = Tokenizer & {
+  stepTerm(step: number, weights_BlV: tf.Tensor3D): tf.Tensor4D;
+  inputFromLatent(step: number, fhat_BHWC: tf.Tensor4D): tf.Tensor3D;
+  decodeLatent(fhat_BHWC: tf.Tensor4D): tf.Tensor4D;
+};
+
+function latentSteps(tokenizer: Tokenizer): LatentSteps {
+  const t = tokenizer as Partial<LatentSteps>;
+  if (typeof t.stepTerm !== 'function' || typeof t.inputFromLatent !== 'function' || typeof t.decodeLatent !== 'function') {
+    throw new InvalidArgumentError('moreSmooth', 'a VAR or CART tokenizer (its steps add to a running latent f̂)', `a ${tokenizer.family} tokenizer`);
+  }
+  return tokenizer as LatentSteps;
+}
+
+/**
+ * generateScalePlan's loop; with `moreSmooth` it also returns the soft f̂ [B, H, W, C] the images decode from (null
+ * otherwise). The caller owns both.
+ */
+export async function scaleLoop(
+  tokenizer: Tokenizer,
+  generator: ScaleGenerator,
+  options: ScaleLoopOptions,
+): Promise<{ plan: TokenPlan; fhat_BHWC: tf.Tensor4D | null }> {
   const { labels, cfg = 0, maxPn = 16, topK = 0, topP = 0, temperature = 1, prefix, progress, signal } = options;
   if (tokenizer.family === 'nvg') {
     throw new InvalidArgumentError('tokenizer', 'a VAR, CART or FlexVAR tokenizer (NVG has its own loop)', 'an NVG tokenizer');
@@ -120,6 +161,8 @@ export async function generateScalePlan(
   const S = sizes.length;
   const count = options.steps ?? S;
   checkNumber(count, 'steps', { integer: true, min: 1, max: S });
+  const smooth = options.moreSmooth === true ? latentSteps(tokenizer) : null;
+  if (smooth && !rng) throw new InvalidArgumentError('rng', 'a seed or a RandomGenerator (moreSmooth draws Gumbel noise)', 'neither');
   const guided = cfg > 0;
   const rows = guided ? [...labels, ...labels.map(() => numClasses)] : [...labels];
 
@@ -133,6 +176,7 @@ export async function generateScalePlan(
         : 1;
 
   const plan: TokenPlan = { steps: [] };
+  let fhat_BHWC: tf.Tensor4D | null = null;
   const cache = generator.createCacheFor(rows, sizes);
   try {
     for (let si = 0; si < count; si++) {
@@ -142,40 +186,86 @@ export async function generateScalePlan(
         si === 0
           ? null
           : tf.tidy(() => {
-              const x = tokenizer.nextInput(plan, size);
+              const x = smooth ? smooth.inputFromLatent(si, fhat_BHWC!) : tokenizer.nextInput(plan, size);
               return guided ? tf.concat([x, x], 0) : x;
             });
       const logits_BlV = generator.step(cache, x_BlCv);
       x_BlCv?.dispose();
       const given = fixed[si];
       const l = size[0] * size[1];
+      const forced = given ? given.idx_Bl : edit && l <= (edit.forcedTokens ?? 3) ? edit.reference.steps[si]!.idx_Bl : null;
       let idx_Bl: tf.Tensor2D;
+      let weights_BlV: tf.Tensor3D | null = null;
       try {
-        idx_Bl = given
-          ? (given.idx_Bl.clone() as tf.Tensor2D)
-          : edit && l <= (edit.forcedTokens ?? 3)
-            ? (edit.reference.steps[si]!.idx_Bl.clone() as tf.Tensor2D)
-            : tf.tidy(() => {
-                const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
-                const flat_NV = tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
-                const sampled_Bl = tf.reshape(sampleTokens(flat_NV, { topK: stepTopK(size), topP, temperature, rng }), [B, l]);
-                if (!edit) return sampled_Bl as tf.Tensor2D;
-                const keep_Bl = tf.reshape(tf.greater(resize(tf.expandDims(edit.keep_BHW, 3), size, 'bilinear'), 0.5), [B, l]);
-                return tf.where(keep_Bl, edit.reference.steps[si]!.idx_Bl, sampled_Bl) as tf.Tensor2D;
+        if (forced) {
+          idx_Bl = forced.clone() as tf.Tensor2D;
+          if (smooth) weights_BlV = tf.tidy(() => tf.cast(tf.oneHot(idx_Bl, vocabSize), 'float32') as tf.Tensor3D);
+        } else {
+          const flat_NV = tf.tidy(() => {
+            const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
+            return tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
+          });
+          try {
+            const keep_Bl = edit ? tf.tidy(() => tf.reshape(tf.greater(resize(tf.expandDims(edit.keep_BHW, 3), size, 'bilinear'), 0.5), [B, l])) : null;
+            try {
+              idx_Bl = tf.tidy(() => {
+                const sampled_Bl = tf.reshape(sampleTokens(flat_NV, { topK: stepTopK(size), topP, temperature, rng }), [B, l]) as tf.Tensor2D;
+                return keep_Bl ? (tf.where(keep_Bl, edit!.reference.steps[si]!.idx_Bl, sampled_Bl) as tf.Tensor2D) : sampled_Bl;
               });
+              if (smooth) {
+                // VAR's more_smooth (digest §1.6): Gumbel-softmax over the logits as top-k/top-p masked them for the draw.
+                const ratio = S > 1 ? si / (S - 1) : 0;
+                const masked_NV = tf.tidy(() => tf.div(maskTopKTopP(flat_NV, { topK: stepTopK(size), topP }), temperature) as tf.Tensor2D);
+                const soft_NV = moreSmoothWeights(masked_NV, ratio, rng!);
+                masked_NV.dispose();
+                weights_BlV = tf.tidy(() => {
+                  const soft = tf.reshape(soft_NV, [B, l, vocabSize]);
+                  if (!keep_Bl) return soft as tf.Tensor3D;
+                  const reference_BlV = tf.cast(tf.oneHot(edit!.reference.steps[si]!.idx_Bl, vocabSize), 'float32');
+                  return tf.where(tf.expandDims(keep_Bl, 2), reference_BlV, soft) as tf.Tensor3D;
+                });
+                soft_NV.dispose();
+              }
+            } finally {
+              keep_Bl?.dispose();
+            }
+          } finally {
+            flat_NV.dispose();
+          }
+        }
       } finally {
         logits_BlV.dispose();
       }
       plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
-      await progress?.({ step: si + 1, steps: count, size, plan, cacheBytes: cache.byteLength, preview: () => tokenizer.preview(plan) });
+      if (smooth && weights_BlV) {
+        const previous: tf.Tensor4D | null = fhat_BHWC;
+        const w_BlV: tf.Tensor3D = weights_BlV;
+        fhat_BHWC = tf.tidy(() => {
+          const term_BHWC = smooth.stepTerm(si, w_BlV);
+          // Accumulated from zeros, as the tokenizer accumulates a plan's f̂, so one-hot weights reproduce it exactly.
+          return tf.add(previous ?? tf.zerosLike(term_BHWC), term_BHWC) as tf.Tensor4D;
+        });
+        previous?.dispose();
+        w_BlV.dispose();
+      }
+      const current = fhat_BHWC;
+      await progress?.({
+        step: si + 1,
+        steps: count,
+        size,
+        plan,
+        cacheBytes: cache.byteLength,
+        preview: () => (smooth && current ? smooth.decodeLatent(current) : tokenizer.preview(plan)),
+      });
     }
   } catch (err) {
     tf.dispose(plan.steps.map((s) => s.idx_Bl));
+    fhat_BHWC?.dispose();
     throw err;
   } finally {
     cache.dispose();
   }
-  return plan;
+  return { plan, fhat_BHWC };
 }
 
 function checkEdit(edit: MaskedEdit, sizes: readonly (readonly [number, number])[], B: number): void {
