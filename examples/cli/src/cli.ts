@@ -5,6 +5,7 @@ import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { decomposeCommand } from './decomposeCommand.js';
+import { evalCommand } from './commands/evalCommand.js';
 import { generateCommand } from './commands/generateCommand.js';
 import { inpaintCommand } from './commands/inpaintCommand.js';
 import { outpaintCommand } from './commands/outpaintCommand.js';
@@ -16,6 +17,7 @@ const program = new Command('nextdetail')
   .addCommand(generateCommand())
   .addCommand(inpaintCommand())
   .addCommand(outpaintCommand())
+  .addCommand(evalCommand())
   .addCommand(trainClassifierCommand());
 
 try {

@@ -89,7 +89,17 @@ export class FashionClassifier {
 
   /** Class logits [B, 10]. */
   logits(images_BHWC: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(tf.matMul(this.features(images_BHWC), this.p('fc2.weight')), this.p('fc2.bias')) as tf.Tensor2D);
+    return tf.tidy(() => this.head(this.features(images_BHWC)));
+  }
+
+  /** Features [B, 128] and class logits [B, 10] from one pass. */
+  featuresAndLogits(images_BHWC: tf.Tensor4D): [tf.Tensor2D, tf.Tensor2D] {
+    const features = this.features(images_BHWC);
+    return [features, tf.tidy(() => this.head(features))];
+  }
+
+  private head(features_BF: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(features_BF, this.p('fc2.weight')), this.p('fc2.bias')) as tf.Tensor2D;
   }
 
   /** Predicted classes, int32 [B]. */

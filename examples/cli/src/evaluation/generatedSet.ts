@@ -1,0 +1,58 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Pipeline } from '@nextdetail/samplers';
+import type { LabelledImages } from '../data/labelledImages.js';
+import { disposeGeneration } from '../generation/disposeGeneration.js';
+import { rastersFromImages } from '../generation/imageRasters.js';
+import { sampleImages } from '../generation/sampleImages.js';
+import type { SamplingFlags } from '../generation/samplingOptions.js';
+import { encodePng } from '../png.js';
+
+export interface GeneratedSetOptions {
+  count: number;
+  batchSize: number;
+  sampling: SamplingFlags;
+  /** Also write every image as `<dir>/<class>/<n>.png` (a folder `--fake` reads back). */
+  saveDir?: string;
+  onBatch?: (done: number) => void;
+}
+
+/**
+ * `count` images from a pipeline, classes in turn (image i asks for class i mod K), generated in batches whose seeds
+ * are `seed`, `seed + 1`, … so any batch size gives a reproducible set. Returned as 8-bit RGB at the model's size.
+ */
+export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOptions): Promise<LabelledImages> {
+  const { count, batchSize, sampling, saveDir, onBatch } = options;
+  const classNames = pipeline.info.classNames;
+  const labels = Int32Array.from({ length: count }, (_, i) => i % classNames.length);
+  let images: Uint8Array | undefined;
+  let H = 0;
+  let W = 0;
+  for (let start = 0, batch = 0; start < count; start += batchSize, batch++) {
+    const batchLabels = Array.from(labels.subarray(start, Math.min(count, start + batchSize)));
+    const generation = await sampleImages(pipeline, batchLabels, { ...sampling, seed: sampling.seed + batch });
+    try {
+      [, H, W] = generation.images_BHWC.shape;
+      images ??= new Uint8Array(count * H * W * 3);
+      const rgb = tf.tidy(() => {
+        const x = generation.images_BHWC;
+        return x.shape[3] === 3 ? x.clone() : tf.tile(x, [1, 1, 1, 3]);
+      });
+      const rasters = await rastersFromImages(rgb as tf.Tensor4D);
+      rgb.dispose();
+      for (const [b, r] of rasters.entries()) {
+        images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), (start + b) * H * W * 3);
+        if (saveDir !== undefined) {
+          const dir = join(saveDir, classNames[batchLabels[b]!]!.replaceAll('/', '-'));
+          await mkdir(dir, { recursive: true });
+          await writeFile(join(dir, `${String(start + b).padStart(5, '0')}.png`), encodePng(r));
+        }
+      }
+    } finally {
+      disposeGeneration(generation);
+    }
+    onBatch?.(Math.min(count, start + batchSize));
+  }
+  return { images: images!, labels, count, height: H, width: W, channels: 3, classNames };
+}
