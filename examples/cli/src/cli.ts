@@ -5,6 +5,7 @@ import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { decomposeCommand } from './decomposeCommand.js';
+import { doctorCommand } from './commands/doctorCommand.js';
 import { evalCommand } from './commands/evalCommand.js';
 import { generateCommand } from './commands/generateCommand.js';
 import { inpaintCommand } from './commands/inpaintCommand.js';
@@ -18,6 +19,7 @@ const program = new Command('nextdetail')
   .addCommand(inpaintCommand())
   .addCommand(outpaintCommand())
   .addCommand(evalCommand())
+  .addCommand(doctorCommand())
   .addCommand(trainClassifierCommand());
 
 try {
