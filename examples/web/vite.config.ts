@@ -54,6 +54,8 @@ function modelFiles(): Plugin {
 export default defineConfig({
   // Relative asset URLs, so the built app works from any folder of a static server.
   base: './',
+  // A missing file is a 404, not index.html (a model URL that points nowhere must say so).
+  appType: 'mpa',
   plugins: [modelFiles()],
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
   // tfjs-backend-wasm finds its .wasm files through setWasmPaths (src/backend.ts), not through the dependency optimiser.

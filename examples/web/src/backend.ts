@@ -24,6 +24,25 @@ setWasmPaths({
   'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedUrl,
 });
 
+interface AdapterFacts {
+  isFallbackAdapter?: boolean;
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
+}
+
+/**
+ * Why WebGPU should be passed over here although the browser offers it: a fallback adapter (Chrome's SwiftShader runs
+ * WebGPU on the CPU when there is no usable GPU) is slower than the wasm backend, so only `?backend=webgpu` takes it.
+ */
+async function softwareOnlyWebGPU(): Promise<string | undefined> {
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterFacts | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter().catch(() => null);
+  if (!adapter) return undefined;
+  const info = adapter.info ?? {};
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+  const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /swiftshader/i.test(name);
+  return fallback ? `the only WebGPU adapter is a software fallback (${name || 'no name'}), slower than wasm` : undefined;
+}
+
 async function startWebgl(): Promise<string[]> {
   if (!(await tf.setBackend('webgl'))) throw new Error('tfjs could not create a WebGL context');
   await tf.ready();
@@ -31,11 +50,19 @@ async function startWebgl(): Promise<string[]> {
   return fallbacks.length ? [`composite fallbacks: ${fallbacks.join(', ')}`] : [];
 }
 
-/** Starts the first backend of `order` that works, noting for each one skipped why it could not start. */
+/**
+ * Starts the first backend of `order` that works, noting for each one skipped why it could not start. A software
+ * WebGPU adapter is skipped unless webgpu is the only backend asked for.
+ */
 export async function startBackend(order: readonly WebBackend[] = BACKEND_ORDER): Promise<BackendChoice> {
   const skipped: BackendChoice['skipped'] = [];
   for (const name of order) {
     try {
+      const software = name === 'webgpu' && order.length > 1 ? await softwareOnlyWebGPU() : undefined;
+      if (software) {
+        skipped.push({ name, reason: software });
+        continue;
+      }
       if (name === 'webgl') return { name, details: await startWebgl(), skipped };
       const info = await useBackend(name as BackendName);
       return { name: info.name, details: info.details, skipped };

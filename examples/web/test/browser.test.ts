@@ -1,0 +1,194 @@
+// Builds the app with Vite, serves it with `vite preview` on 127.0.0.1 together with a tiny freshly initialised VAR
+// pipeline file, and drives it in Debian's chromium (scripts/setup-chromium.sh installs it): load the model, generate
+// with every step shown, then in-paint a brush stroke. Screenshots go to test-artifacts/web/.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RandomGenerator, useBackend } from '@nextdetail/core';
+import { writePipeline } from '@nextdetail/samplers';
+import { VarTokenizerTrainer } from '@nextdetail/tokenizers';
+import { VarGenerator } from '@nextdetail/transformer';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const appRoot = fileURLToPath(new URL('..', import.meta.url));
+const artifacts = fileURLToPath(new URL('../../../test-artifacts/web/', import.meta.url));
+const PATCH_NUMS = [1, 2, 3, 4, 6, 8];
+const CLASS_NAMES = ['circle', 'square', 'stripe'];
+/** VAR's VQVAE halves the image once per level after the first: an 8×8 latent is a 16×16 image. */
+const IMAGE_SIZE = 16;
+
+/** A pipeline file of a freshly initialised tiny VAR tokenizer and generator (untrained: the images are noise). */
+async function tinyVarPipeline(): Promise<Uint8Array> {
+  await useBackend('cpu');
+  const vae = { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 4, vocabSize: 16 };
+  const quantizer = { vocabSize: 16, cvae: 4, patchNums: PATCH_NUMS, quantResi: 0.5, shareQuantResi: 4 };
+  const trainer = VarTokenizerTrainer.create({ vae, patchNums: PATCH_NUMS, quantResi: 0.5, shareQuantResi: 4 }, { seed: 1 });
+  const generator = await VarGenerator.init(
+    { depth: 1, width: 32, heads: 1, numClasses: CLASS_NAMES.length, vocabSize: 16, latentChannels: 4, patchNums: PATCH_NUMS },
+    new RandomGenerator(2),
+  );
+  try {
+    return await writePipeline({
+      method: 'var',
+      tokenizerStateDict: await trainer.checkpoint(),
+      tokenizerConfig: { vae, quantizer },
+      generator,
+      info: { classNames: CLASS_NAMES, imageSize: IMAGE_SIZE, training: { steps: 0 } },
+    });
+  } finally {
+    trainer.dispose();
+    generator.dispose();
+  }
+}
+
+type Pixels = { width: number; height: number; data: number[] };
+
+/** The pixels of a canvas of the page. */
+function canvasPixels(page: Page, selector: string): Promise<Pixels> {
+  return page.$eval(selector, (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    return { width: canvas.width, height: canvas.height, data: Array.from(data) };
+  });
+}
+
+/** Opaque, and not one flat colour: the spread of the RGB values over the image. */
+function expectImage(p: Pixels): void {
+  expect([p.width, p.height]).toEqual([IMAGE_SIZE, IMAGE_SIZE]);
+  const rgb = p.data.filter((_, i) => i % 4 !== 3);
+  expect(p.data.filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
+  expect(Math.max(...rgb) - Math.min(...rgb)).toBeGreaterThan(8);
+}
+
+/**
+ * Records, while a run is busy, how many step previews the strip holds after each change: steps shown as they are
+ * produced appear one at a time before the run ends.
+ */
+async function watchSteps(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { seen: number[] };
+    w.seen = [];
+    new MutationObserver(() => {
+      if (document.body.dataset.state === 'busy') w.seen.push(document.querySelectorAll('#steps canvas[data-step]').length);
+    }).observe(document.getElementById('steps')!, { childList: true });
+  });
+}
+
+/** Waits for run `n` to finish, then checks the strip shows every step, in order, each a preview image. */
+async function expectStepsShown(page: Page, n: number): Promise<void> {
+  await page.waitForSelector(`body[data-run="${n}"][data-state="ready"]`, { timeout: 90_000 });
+  const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
+  expect(seen.filter((count, i) => count > (seen[i - 1] ?? 0))).toEqual(PATCH_NUMS.map((_, i) => i + 1));
+  const steps = await page.$$eval('#steps figure', (figures) =>
+    figures.map((f) => {
+      const c = f.querySelector('canvas')!;
+      return { step: c.dataset.step, caption: f.querySelector('figcaption')!.textContent, width: c.width, height: c.height };
+    }),
+  );
+  expect(steps).toEqual(
+    PATCH_NUMS.map((pn, i) => ({ step: String(i + 1), caption: `${i + 1}/${PATCH_NUMS.length} · ${pn}×${pn} tokens`, width: IMAGE_SIZE, height: IMAGE_SIZE })),
+  );
+}
+
+describe('web example in chromium', () => {
+  let outDir: string;
+  let profile: string;
+  let server: PreviewServer;
+  let context: BrowserContext;
+  let base: string;
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'nextdetail-web-dist-'));
+    profile = mkdtempSync(join(tmpdir(), 'nextdetail-web-profile-'));
+    mkdirSync(artifacts, { recursive: true });
+    const model = await tinyVarPipeline();
+    await build({ root: appRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    writeFileSync(join(outDir, 'tiny-var.safetensors'), model);
+    server = await preview({ root: appRoot, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+    base = `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}/`;
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1000, height: 1100 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (server) await new Promise((resolve) => server.httpServer.close(resolve));
+    for (const dir of [outDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates step by step with the backend notice, then in-paints a brush stroke', async () => {
+    const page = await context.newPage();
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    await page.goto(`${base}?model=tiny-var.safetensors`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 }).catch((err: unknown) => {
+      throw new Error(`the page did not get ready: ${String(err)}\n${log.join('\n')}`);
+    });
+
+    const backend = await page.$eval('#backend', (p) => ({ name: (p as HTMLElement).dataset.backend, text: p.textContent }));
+    console.log(`web example backend: ${backend.text}`);
+    expect(backend.text).toMatch(new RegExp(`^Running on ${backend.name}`));
+    // Without a GPU (chromium offers only SwiftShader's software WebGPU, or none) WebGPU is skipped with its reason and
+    // wasm, its binaries served by the app, runs.
+    if (backend.name !== 'webgpu') {
+      expect(backend.text).toMatch(/webgpu skipped: \S/);
+      expect(backend.name).toBe('wasm');
+    }
+    expect(await page.$$eval('#class option', (o) => o.map((x) => x.textContent))).toEqual(['0: circle', '1: square', '2: stripe', 'unconditional']);
+
+    await page.selectOption('#class', '1');
+    await page.fill('#seed', '7');
+    await page.fill('#top-k', '4');
+    await watchSteps(page);
+    await page.click('#generate');
+    await expectStepsShown(page, 1);
+    const generated = await canvasPixels(page, '#image');
+    expectImage(generated);
+    // The last step's preview is the final image.
+    expect(await canvasPixels(page, '#steps canvas[data-step="6"]')).toEqual(generated);
+    expect(await page.textContent('#status')).toMatch(new RegExp(`^Done: generated a 16×16 image .* on ${backend.name}\\.$`));
+    await page.screenshot({ path: join(artifacts, 'generate.png'), fullPage: true });
+
+    // A stroke across the left half of the image (shown 256 px wide, 16 image pixels: 16 px per image pixel).
+    const box = (await page.locator('#mask').boundingBox())!;
+    await page.mouse.move(box.x + 0.15 * box.width, box.y + 0.2 * box.height);
+    await page.mouse.down();
+    for (let t = 1; t <= 10; t++) await page.mouse.move(box.x + 0.15 * box.width, box.y + (0.2 + 0.06 * t) * box.height);
+    await page.mouse.up();
+    const coverage = Number(/(\d+) %/.exec((await page.textContent('#mask-coverage')) ?? '')?.[1]);
+    expect(coverage).toBeGreaterThan(5);
+    expect(coverage).toBeLessThan(60);
+    await page.screenshot({ path: join(artifacts, 'inpaint-mask.png'), fullPage: true });
+
+    await watchSteps(page);
+    await page.click('#inpaint');
+    await expectStepsShown(page, 2);
+    const inpainted = await canvasPixels(page, '#image');
+    expectImage(inpainted);
+    expect(await page.textContent('#status')).toMatch(/^Done: in-painted a 16×16 image/);
+    // The brush is cleared for the next edit, and the in-painted image is another image.
+    expect(await page.textContent('#mask-coverage')).toBe('mask: 0 %');
+    expect(inpainted.data).not.toEqual(generated.data);
+    await page.screenshot({ path: join(artifacts, 'inpaint-result.png'), fullPage: true });
+    expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    await page.close();
+  });
+
+  it('says clearly when a model file is missing', async () => {
+    const page = await context.newPage();
+    await page.goto(`${base}?model=no-such-model.safetensors`);
+    await page.waitForSelector('body[data-state="no-model"]', { timeout: 60_000 });
+    expect(await page.textContent('#status')).toMatch(/Could not load no-such-model\.safetensors\..*404/);
+    expect(await page.isDisabled('#generate')).toBe(true);
+    await page.close();
+  });
+});
