@@ -11,6 +11,8 @@ import { generateCommand } from './commands/generateCommand.js';
 import { inpaintCommand } from './commands/inpaintCommand.js';
 import { outpaintCommand } from './commands/outpaintCommand.js';
 import { trainClassifierCommand } from './commands/trainClassifierCommand.js';
+import { trainCommand } from './commands/trainCommand.js';
+import { trainTokenizerCommand } from './commands/trainTokenizerCommand.js';
 
 const program = new Command('nextdetail')
   .description('nextdetail examples: coarse-to-fine image decomposition on TensorFlow.js')
@@ -20,7 +22,9 @@ const program = new Command('nextdetail')
   .addCommand(outpaintCommand())
   .addCommand(evalCommand())
   .addCommand(doctorCommand())
-  .addCommand(trainClassifierCommand());
+  .addCommand(trainClassifierCommand())
+  .addCommand(trainTokenizerCommand())
+  .addCommand(trainCommand());
 
 try {
   await program.parseAsync();

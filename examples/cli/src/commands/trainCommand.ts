@@ -1,0 +1,145 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '@nextdetail/core';
+import { writePipeline } from '@nextdetail/samplers';
+import { Command } from 'commander';
+import { describeBackend, startBackend } from '../backend.js';
+import { batchTensors } from '../data/labelledImages.js';
+import { encodePng } from '../png.js';
+import { createGeneratorRun } from '../train/generatorRun.js';
+import { generatorConfig } from '../train/generatorSetup.js';
+import { lossPlot } from '../train/lossPlot.js';
+import { METHODS, PRESET_SIZES } from '../train/presets.js';
+import { loadRunState, type RunProgress, saveRunState } from '../train/runState.js';
+import { sampleGrid } from '../train/sampleGrid.js';
+import { readTokenizerFile } from '../train/tokenizerFile.js';
+import { loadTokenizer } from '../train/tokenizerSetup.js';
+import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
+import { batchIndices, loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
+import { finalLosses, runTrainingLoop } from '../train/trainingLoop.js';
+
+const COMMAND = 'train';
+export const PIPELINE_FILE = 'model.safetensors';
+
+type Settings = TrainSettings & { tokenizer: string };
+
+export function trainCommand(): Command {
+  const command = new Command(COMMAND)
+    .description('train a class-conditional generator on a trained tokenizer; writes one pipeline file for generate and the apps')
+    .option('--tokenizer <file>', 'tokenizer.safetensors written by train-tokenizer')
+    .option('--method <name>', `checked against the tokenizer's method (${METHODS.join(', ')})`);
+  return addTrainFlags(command, 'nextdetail-model').action((flags: TrainFlags & { tokenizer?: string }) => runTrain(flags));
+}
+
+async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<void> {
+  const started = performance.now();
+  const out = resolve(flags.out);
+  const resumed = flags.resume ? await loadRunState<Settings>(out, COMMAND) : undefined;
+  const tokenizerPath = resumed?.progress.settings.tokenizer ?? flags.tokenizer;
+  if (tokenizerPath === undefined) throw new InvalidArgumentError('--tokenizer', 'a tokenizer file written by train-tokenizer', 'nothing');
+  const tokenizerFile = await readTokenizerFile(resolve(tokenizerPath));
+  const method = tokenizerFile.method;
+  if (flags.method !== undefined && flags.method !== method) {
+    throw new InvalidArgumentError('--method', `${method} (the --tokenizer's method) or nothing`, flags.method);
+  }
+  const given = { ...resolveSettings(flags, method, METHODS, true), tokenizer: resolve(tokenizerPath) };
+  const settings = resumed?.progress.settings ?? given;
+  if (settings.imageSize !== tokenizerFile.info.imageSize) {
+    throw new InvalidArgumentError('--image-size', `${tokenizerFile.info.imageSize} (the tokenizer's)`, String(settings.imageSize));
+  }
+  await mkdir(out, { recursive: true });
+
+  const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
+  console.log(`backend         ${describeBackend(backend)}`);
+  const data = await loadTrainingData(settings, settings.seed);
+  const total = totalSteps(settings, data.count);
+  const perEpoch = stepsPerEpoch(data.count, settings.batch);
+  const preset = PRESET_SIZES[settings.preset];
+  const tokenizer = await loadTokenizer(method, tokenizerFile.file, tokenizerFile.tokenizerConfig);
+  const config = generatorConfig(method, preset, tokenizer, data.classNames.length);
+  const reproduce = reproduceCommand(COMMAND, settings, out, ['--tokenizer', settings.tokenizer]);
+  console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
+  console.log(`training        ${method} generator, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
+
+  const run = await createGeneratorRun(method, tokenizer, config, {
+    seed: settings.seed,
+    learningRate: settings.lr,
+    totalSteps: total,
+    ...(resumed ? { state: resumed.state } : {}),
+  });
+  try {
+    const start = resumed?.progress.step ?? 0;
+    if (start > 0) console.log(`resumed         at step ${start}`);
+    const losses = resumed?.progress.losses ?? {};
+    const previousSeconds = resumed?.progress.seconds ?? 0;
+    const perClass = settings.preset === 'tiny' ? 2 : 6;
+    const done = await runTrainingLoop({
+      label: `${method} generator`,
+      start,
+      total,
+      ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
+      saveEvery: flags.saveEvery,
+      perEpoch,
+      losses,
+      step: async (step) => {
+        const indices = batchIndices(data.count, settings.batch, settings.seed, step);
+        const { images_BHWC, labels_B } = batchTensors(data, indices);
+        try {
+          return await run.step(step, images_BHWC, indices.map((n) => data.labels[n]!));
+        } finally {
+          tf.dispose([images_BHWC, labels_B]);
+        }
+      },
+      save: async (stepsDone) => {
+        const progress: RunProgress<Settings> = {
+          command: COMMAND,
+          settings,
+          step: stepsDone,
+          totalSteps: total,
+          losses,
+          seconds: previousSeconds + (performance.now() - started) / 1000,
+        };
+        await saveRunState(out, await run.trainingState(), progress);
+      },
+      epochEnd: async (epoch) => {
+        const grid = await sampleGrid(tokenizer, run.generator, data.classNames, { perClass, seed: settings.seed });
+        await writeFile(join(out, `samples-epoch-${epoch}.png`), encodePng(grid));
+      },
+    });
+    await writeFile(join(out, 'loss.png'), encodePng(lossPlot(losses)));
+    if (done < total) {
+      console.log(`stopped         at step ${done} of ${total}; continue with: ${reproduce} --resume`);
+      return;
+    }
+    const seconds = previousSeconds + (performance.now() - started) / 1000;
+    const training = {
+      command: reproduce,
+      tokenizerTraining: tokenizerFile.info.training,
+      dataset: settings.data ?? 'Fashion-MNIST',
+      images: data.count,
+      steps: total,
+      wallSeconds: Math.round(seconds),
+      finalLosses: finalLosses(losses),
+      date: new Date().toISOString(),
+      backend: tf.getBackend(),
+    };
+    const bytes = await writePipeline({
+      method,
+      tokenizerStateDict: tokenizerFile.bytes,
+      tokenizerConfig: tokenizerFile.tokenizerConfig,
+      generator: run.generator as never,
+      info: { classNames: data.classNames, imageSize: settings.imageSize, training },
+    });
+    await writeFile(join(out, PIPELINE_FILE), bytes);
+    console.log(`losses          ${Object.entries(training.finalLosses).map(([n, v]) => `${n} ${v.toPrecision(4)}`).join(', ')}`);
+    console.log(`output          ${out}`);
+    console.log(`  ${PIPELINE_FILE}  (${(bytes.length / 1e6).toFixed(2)} MB; nextdetail generate --model ${join(out, PIPELINE_FILE)})`);
+    console.log(`  loss.png, samples-epoch-1…${Math.ceil(total / perEpoch)}.png, state.safetensors, state.json`);
+    console.log(`reproduce       ${reproduce}`);
+    console.log(`total           ${seconds.toFixed(1)} s`);
+  } finally {
+    run.dispose();
+    tokenizer.dispose();
+  }
+}

@@ -1,0 +1,64 @@
+import { InvalidArgumentError } from '@nextdetail/core';
+import type { PipelineMethod } from '@nextdetail/samplers';
+
+export const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const satisfies readonly PipelineMethod[];
+export const PRESETS = ['tiny', 'small'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+/**
+ * Architecture sizes per preset. `tiny` is for tests and smoke runs (seconds per method on wasm): a 4×4 latent, 32
+ * codes, one transformer block. `small` is the shipped Fashion-MNIST model: 4× downsampling to an 8×8 latent, 256
+ * codes, a depth-3, width-96 transformer — a few MB, trained in minutes per method on wasm.
+ */
+export interface Preset {
+  /** 2^(levels − 1) is the tokenizer's downsampling factor. */
+  levels: number;
+  /** Autoencoder base width (GroupNorm needs a multiple of 32, NVG's of 24). */
+  channels: number;
+  nvgChannels: number;
+  vocabSize: number;
+  /** Latent and codebook channels. */
+  latentChannels: number;
+  generator: { depth: number; width: number; heads: number };
+  /** NVG's structure flow network, smaller than its content network. */
+  nvgStructure: { depth: number; width: number; heads: number };
+  defaults: { tokenizerSteps: number; generatorSteps: number; batch: number; tokenizerLr: number; generatorLr: number };
+}
+
+export const PRESET_SIZES: Record<PresetName, Preset> = {
+  tiny: {
+    levels: 4,
+    channels: 32,
+    nvgChannels: 24,
+    vocabSize: 32,
+    latentChannels: 8,
+    generator: { depth: 1, width: 32, heads: 1 },
+    nvgStructure: { depth: 1, width: 32, heads: 1 },
+    defaults: { tokenizerSteps: 20, generatorSteps: 20, batch: 8, tokenizerLr: 3e-3, generatorLr: 3e-3 },
+  },
+  small: {
+    levels: 3,
+    channels: 32,
+    nvgChannels: 48,
+    vocabSize: 256,
+    latentChannels: 16,
+    generator: { depth: 3, width: 96, heads: 3 },
+    nvgStructure: { depth: 1, width: 64, heads: 2 },
+    defaults: { tokenizerSteps: 1500, generatorSteps: 2000, batch: 32, tokenizerLr: 2e-3, generatorLr: 2e-3 },
+  },
+};
+
+export function checkChoice<T extends string>(value: string, choices: readonly T[], flag: string): T {
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(flag, `one of ${choices.join(', ')}`, JSON.stringify(value));
+  }
+  return value as T;
+}
+
+/** The square scale schedule ending at `side`: 1, 2, 3, 4, then every other side up to it. */
+export function squarePatchNums(side: number): number[] {
+  const out: number[] = [];
+  for (let k = 1; k <= side; k += k < 4 ? 1 : 2) out.push(k);
+  if (out[out.length - 1] !== side) out.push(side);
+  return out;
+}

@@ -1,0 +1,30 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Tokenizer, NvgTokenizer } from '@nextdetail/tokenizers';
+import type { NvgGenerator, ScaleGenerator } from '@nextdetail/transformer';
+import { generate } from '@nextdetail/samplers';
+import type { Raster } from '../raster.js';
+import { imageTiles } from './imageTiles.js';
+import { labelledGrid } from './labelledGrid.js';
+
+/**
+ * `perClass` generated images of every class, one labelled row per class, drawn with `generate` from `seed` (the same
+ * seed after every epoch, so the grids show how one set of draws improves).
+ */
+export async function sampleGrid(
+  tokenizer: Tokenizer,
+  generator: ScaleGenerator | NvgGenerator,
+  classNames: readonly string[],
+  { perClass, seed }: { perClass: number; seed: number },
+): Promise<Raster> {
+  const labels = classNames.flatMap((_, c) => Array.from({ length: perClass }, () => c));
+  const { images_BHWC, plan } =
+    tokenizer.family === 'nvg'
+      ? await generate(tokenizer as NvgTokenizer, generator as NvgGenerator, { labels, seed })
+      : await generate(tokenizer, generator as ScaleGenerator, { labels, seed });
+  try {
+    const tiles = await imageTiles(images_BHWC);
+    return labelledGrid(classNames.map((label, c) => ({ label, tiles: tiles.slice(c * perClass, (c + 1) * perClass) })));
+  } finally {
+    tf.dispose([images_BHWC, plan]);
+  }
+}
