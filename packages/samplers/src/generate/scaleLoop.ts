@@ -194,59 +194,51 @@ export async function scaleLoop(
       const given = fixed[si];
       const l = size[0] * size[1];
       const forced = given ? given.idx_Bl : edit && l <= (edit.forcedTokens ?? 3) ? edit.reference.steps[si]!.idx_Bl : null;
-      let idx_Bl: tf.Tensor2D;
-      let weights_BlV: tf.Tensor3D | null = null;
+      const owned: tf.Tensor[] = [logits_BlV];
       try {
+        let flat_NV: tf.Tensor2D | null = null;
+        let keep_Bl: tf.Tensor2D | null = null;
+        let idx_Bl: tf.Tensor2D;
         if (forced) {
           idx_Bl = forced.clone() as tf.Tensor2D;
-          if (smooth) weights_BlV = tf.tidy(() => tf.cast(tf.oneHot(idx_Bl, vocabSize), 'float32') as tf.Tensor3D);
         } else {
-          const flat_NV = tf.tidy(() => {
+          flat_NV = tf.tidy(() => {
             const mixed = guided ? guidedLogits(logits_BlV, weight(si, size), guidance === 'plain' ? 'plain' : 'ramp') : logits_BlV;
             return tf.reshape(mixed, [B * l, vocabSize]) as tf.Tensor2D;
           });
-          try {
-            const keep_Bl = edit ? tf.tidy(() => tf.reshape(tf.greater(resize(tf.expandDims(edit.keep_BHW, 3), size, 'bilinear'), 0.5), [B, l])) : null;
-            try {
-              idx_Bl = tf.tidy(() => {
-                const sampled_Bl = tf.reshape(sampleTokens(flat_NV, { topK: stepTopK(size), topP, temperature, rng }), [B, l]) as tf.Tensor2D;
-                return keep_Bl ? (tf.where(keep_Bl, edit!.reference.steps[si]!.idx_Bl, sampled_Bl) as tf.Tensor2D) : sampled_Bl;
-              });
-              if (smooth) {
-                // VAR's more_smooth (digest §1.6): Gumbel-softmax over the logits as top-k/top-p masked them for the draw.
-                const ratio = S > 1 ? si / (S - 1) : 0;
-                const masked_NV = tf.tidy(() => tf.div(maskTopKTopP(flat_NV, { topK: stepTopK(size), topP }), temperature) as tf.Tensor2D);
-                const soft_NV = moreSmoothWeights(masked_NV, ratio, rng!);
-                masked_NV.dispose();
-                weights_BlV = tf.tidy(() => {
-                  const soft = tf.reshape(soft_NV, [B, l, vocabSize]);
-                  if (!keep_Bl) return soft as tf.Tensor3D;
-                  const reference_BlV = tf.cast(tf.oneHot(edit!.reference.steps[si]!.idx_Bl, vocabSize), 'float32');
-                  return tf.where(tf.expandDims(keep_Bl, 2), reference_BlV, soft) as tf.Tensor3D;
-                });
-                soft_NV.dispose();
-              }
-            } finally {
-              keep_Bl?.dispose();
-            }
-          } finally {
-            flat_NV.dispose();
+          owned.push(flat_NV);
+          if (edit) {
+            keep_Bl = tf.tidy(() => tf.reshape(tf.greater(resize(tf.expandDims(edit.keep_BHW, 3), size, 'bilinear'), 0.5), [B, l]) as tf.Tensor2D);
+            owned.push(keep_Bl);
           }
+          const [flat, keep] = [flat_NV, keep_Bl];
+          idx_Bl = tf.tidy(() => {
+            const sampled_Bl = tf.reshape(sampleTokens(flat, { topK: stepTopK(size), topP, temperature, rng }), [B, l]) as tf.Tensor2D;
+            return keep ? (tf.where(keep, edit!.reference.steps[si]!.idx_Bl, sampled_Bl) as tf.Tensor2D) : sampled_Bl;
+          });
+        }
+        plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
+        if (smooth) {
+          const weights_BlV = tf.tidy(() => {
+            const hard_BlV = tf.cast(tf.oneHot(idx_Bl, vocabSize), 'float32') as tf.Tensor3D;
+            if (!flat_NV) return hard_BlV;
+            // VAR's more_smooth (digest §1.6): Gumbel-softmax over the logits as top-k/top-p masked them for the draw;
+            // kept edit positions enter with their own (the reference's) code, as VAR's masked variant does.
+            const masked_NV = tf.div(maskTopKTopP(flat_NV, { topK: stepTopK(size), topP }), temperature) as tf.Tensor2D;
+            const soft_BlV = tf.reshape(moreSmoothWeights(masked_NV, S > 1 ? si / (S - 1) : 0, rng!), [B, l, vocabSize]);
+            return (keep_Bl ? tf.where(tf.expandDims(keep_Bl, 2), hard_BlV, soft_BlV) : soft_BlV) as tf.Tensor3D;
+          });
+          owned.push(weights_BlV);
+          const previous: tf.Tensor4D | null = fhat_BHWC;
+          fhat_BHWC = tf.tidy(() => {
+            const term_BHWC = smooth.stepTerm(si, weights_BlV);
+            // Accumulated from zeros, as the tokenizer accumulates a plan's f̂, so one-hot weights reproduce it exactly.
+            return tf.add(previous ?? tf.zerosLike(term_BHWC), term_BHWC) as tf.Tensor4D;
+          });
+          previous?.dispose();
         }
       } finally {
-        logits_BlV.dispose();
-      }
-      plan.steps.push({ kind: kinds[si] as GridStep['kind'], size, idx_Bl });
-      if (smooth && weights_BlV) {
-        const previous: tf.Tensor4D | null = fhat_BHWC;
-        const w_BlV: tf.Tensor3D = weights_BlV;
-        fhat_BHWC = tf.tidy(() => {
-          const term_BHWC = smooth.stepTerm(si, w_BlV);
-          // Accumulated from zeros, as the tokenizer accumulates a plan's f̂, so one-hot weights reproduce it exactly.
-          return tf.add(previous ?? tf.zerosLike(term_BHWC), term_BHWC) as tf.Tensor4D;
-        });
-        previous?.dispose();
-        w_BlV.dispose();
+        tf.dispose(owned);
       }
       const current = fhat_BHWC;
       await progress?.({
