@@ -63,7 +63,8 @@ export async function generateImage(
     const preview_BHWC = pipeline.tokenizer.preview({ steps: steps.slice(0, k) });
     const pixels = await imageData(preview_BHWC).finally(() => preview_BHWC.dispose());
     const step = steps[k - 1]!;
-    await onStep(k, steps.length, step.kind === 'granularity' ? `${step.clusters} clusters` : `${step.size.join('×')} tokens`, pixels);
+    const detail = step.kind === 'granularity' ? `${step.clusters} cluster${step.clusters === 1 ? '' : 's'}` : `${step.size.join('×')} tokens`;
+    await onStep(k, steps.length, detail, pixels);
   }
   return finish(result);
 }

@@ -55,7 +55,9 @@ async function loadModel(index: number): Promise<void> {
   }
   const { classNames, imageSize } = pipeline.info;
   fillClasses(classNames);
+  // NVG has its own guidance scales (content, structure) in place of the scale methods' single CFG.
   ui.nvgOptions.disabled = pipeline.method !== 'nvg';
+  ui.cfg.disabled = pipeline.method === 'nvg';
   structure.reset(imageSize, imageSize);
   runs = 0;
   say(`Loaded a ${pipeline.method.toUpperCase()} pipeline: ${classNames.length} classes, ${imageSize}×${imageSize} images.`);

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomGenerator, useBackend } from '@nextdetail/core';
 import { writePipeline } from '@nextdetail/samplers';
-import { VarTokenizerTrainer } from '@nextdetail/tokenizers';
-import { VarGenerator } from '@nextdetail/transformer';
+import { NvgTokenizerTrainer, VarTokenizerTrainer } from '@nextdetail/tokenizers';
+import { NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,10 @@ const PATCH_NUMS = [1, 2, 3, 4, 6, 8];
 const CLASS_NAMES = ['circle', 'square', 'stripe'];
 /** VAR's VQVAE halves the image once per level after the first: an 8×8 latent is a 16×16 image. */
 const IMAGE_SIZE = 16;
+const VAR_CAPTIONS = PATCH_NUMS.map((pn) => `${pn}×${pn} tokens`);
+/** NVG over a 4×4 latent (8×8 images): log2(16) + 1 = 5 stages of 1, 2, 4, 8, 16 clusters. */
+const NVG_IMAGE_SIZE = 8;
+const NVG_CAPTIONS = ['1 cluster', '2 clusters', '4 clusters', '8 clusters', '16 clusters'];
 
 /** A pipeline file of a freshly initialised tiny VAR tokenizer and generator (untrained: the images are noise). */
 async function tinyVarPipeline(): Promise<Uint8Array> {
@@ -45,6 +49,49 @@ async function tinyVarPipeline(): Promise<Uint8Array> {
   }
 }
 
+/** A pipeline file of a freshly initialised tiny NVG autoencoder, granularity quantizer and NVGformer. */
+async function tinyNvgPipeline(): Promise<Uint8Array> {
+  await useBackend('cpu');
+  const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
+  const trainer = NvgTokenizerTrainer.create({ vae, vocabSize: 16, latentSize: [4, 4] }, { seed: 3 });
+  const generator = await NvgGenerator.init(
+    {
+      width: 32,
+      depth: 1,
+      heads: 1,
+      headDim: 32,
+      mlpHidden: 64,
+      structureWidth: 32,
+      structureDepth: 1,
+      structureHeads: 1,
+      structureHeadDim: 32,
+      structureMlpHidden: 64,
+      cvae: 4,
+      vocabSize: 16,
+      numClasses: CLASS_NAMES.length,
+      stages: 5,
+      positions: 16,
+      structureBits: 4,
+      structureStages: 3,
+      timeEmbedDim: 16,
+      ropeAxes: 7,
+    },
+    new RandomGenerator(4),
+  );
+  try {
+    return await writePipeline({
+      method: 'nvg',
+      tokenizerStateDict: await trainer.checkpoint(),
+      tokenizerConfig: { vae },
+      generator,
+      info: { classNames: CLASS_NAMES, imageSize: NVG_IMAGE_SIZE },
+    });
+  } finally {
+    trainer.dispose();
+    generator.dispose();
+  }
+}
+
 type Pixels = { width: number; height: number; data: number[] };
 
 /** The pixels of a canvas of the page. */
@@ -57,8 +104,8 @@ function canvasPixels(page: Page, selector: string): Promise<Pixels> {
 }
 
 /** Opaque, and not one flat colour: the spread of the RGB values over the image. */
-function expectImage(p: Pixels): void {
-  expect([p.width, p.height]).toEqual([IMAGE_SIZE, IMAGE_SIZE]);
+function expectImage(p: Pixels, size = IMAGE_SIZE): void {
+  expect([p.width, p.height]).toEqual([size, size]);
   const rgb = p.data.filter((_, i) => i % 4 !== 3);
   expect(p.data.filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
   expect(Math.max(...rgb) - Math.min(...rgb)).toBeGreaterThan(8);
@@ -78,20 +125,18 @@ async function watchSteps(page: Page): Promise<void> {
   });
 }
 
-/** Waits for run `n` to finish, then checks the strip shows every step, in order, each a preview image. */
-async function expectStepsShown(page: Page, n: number): Promise<void> {
+/** Waits for run `n` to finish, then checks the strip showed every step, in order, each a preview image. */
+async function expectStepsShown(page: Page, n: number, captions = VAR_CAPTIONS, size = IMAGE_SIZE): Promise<void> {
   await page.waitForSelector(`body[data-run="${n}"][data-state="ready"]`, { timeout: 90_000 });
   const seen = await page.evaluate(() => (window as unknown as { seen: number[] }).seen);
-  expect(seen.filter((count, i) => count > (seen[i - 1] ?? 0))).toEqual(PATCH_NUMS.map((_, i) => i + 1));
+  expect(seen.filter((count, i) => count > (seen[i - 1] ?? 0))).toEqual(captions.map((_, i) => i + 1));
   const steps = await page.$$eval('#steps figure', (figures) =>
     figures.map((f) => {
       const c = f.querySelector('canvas')!;
       return { step: c.dataset.step, caption: f.querySelector('figcaption')!.textContent, width: c.width, height: c.height };
     }),
   );
-  expect(steps).toEqual(
-    PATCH_NUMS.map((pn, i) => ({ step: String(i + 1), caption: `${i + 1}/${PATCH_NUMS.length} · ${pn}×${pn} tokens`, width: IMAGE_SIZE, height: IMAGE_SIZE })),
-  );
+  expect(steps).toEqual(captions.map((c, i) => ({ step: String(i + 1), caption: `${i + 1}/${captions.length} · ${c}`, width: size, height: size })));
 }
 
 describe('web example in chromium', () => {
@@ -105,9 +150,9 @@ describe('web example in chromium', () => {
     outDir = mkdtempSync(join(tmpdir(), 'nextdetail-web-dist-'));
     profile = mkdtempSync(join(tmpdir(), 'nextdetail-web-profile-'));
     mkdirSync(artifacts, { recursive: true });
-    const model = await tinyVarPipeline();
+    const models = { 'tiny-var': await tinyVarPipeline(), 'tiny-nvg': await tinyNvgPipeline() };
     await build({ root: appRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-    writeFileSync(join(outDir, 'tiny-var.safetensors'), model);
+    for (const [name, bytes] of Object.entries(models)) writeFileSync(join(outDir, `${name}.safetensors`), bytes);
     server = await preview({ root: appRoot, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     base = `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}/`;
     context = await chromium.launchPersistentContext(profile, {
@@ -180,6 +225,41 @@ describe('web example in chromium', () => {
     expect(inpainted.data).not.toEqual(generated.data);
     await page.screenshot({ path: join(artifacts, 'inpaint-result.png'), fullPage: true });
     expect(log.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+    await page.close();
+  });
+
+  it('NVG: stages shown after the run, guided by a painted structure map', async () => {
+    const page = await context.newPage();
+    await page.goto(`${base}?model=tiny-nvg.safetensors`);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+    expect(await page.isDisabled('#inpaint')).toBe(true);
+    expect(await page.isDisabled('#use-structure')).toBe(false);
+    await page.fill('#seed', '3');
+    await page.fill('#structure-steps', '2');
+    await watchSteps(page);
+    await page.click('#generate');
+    await expectStepsShown(page, 1, NVG_CAPTIONS, NVG_IMAGE_SIZE);
+    const free = await canvasPixels(page, '#image');
+    expectImage(free, NVG_IMAGE_SIZE);
+
+    // Region 1 over the left half of the map: two regions, so the first two stages come from the map.
+    const box = (await page.locator('#structure').boundingBox())!;
+    await page.fill('#brush', '2');
+    await page.mouse.move(box.x + 0.2 * box.width, box.y + 0.1 * box.height);
+    await page.mouse.down();
+    for (let t = 1; t <= 8; t++) await page.mouse.move(box.x + 0.2 * box.width, box.y + (0.1 + 0.1 * t) * box.height);
+    await page.mouse.up();
+    const map = await canvasPixels(page, '#structure');
+    expect(map.width).toBe(NVG_IMAGE_SIZE);
+    expect(new Set(map.data.filter((_, i) => i % 4 === 0)).size).toBe(2);
+    await page.check('#use-structure');
+    await watchSteps(page);
+    await page.click('#generate');
+    await expectStepsShown(page, 2, NVG_CAPTIONS, NVG_IMAGE_SIZE);
+    const guided = await canvasPixels(page, '#image');
+    expectImage(guided, NVG_IMAGE_SIZE);
+    expect(guided.data).not.toEqual(free.data);
+    await page.screenshot({ path: join(artifacts, 'nvg-structure.png'), fullPage: true });
     await page.close();
   });
 
