@@ -30,8 +30,9 @@ interface AdapterFacts {
 }
 
 /**
- * Why WebGPU should be passed over here although the browser offers it: a fallback adapter (Chrome's SwiftShader runs
- * WebGPU on the CPU when there is no usable GPU) is slower than the wasm backend, so only `?backend=webgpu` takes it.
+ * Why WebGPU should be passed over here although the browser offers it: a software adapter (Chrome's SwiftShader or
+ * Mesa's llvmpipe, which run WebGPU on the CPU when there is no usable GPU) is slower than the wasm backend, so only
+ * `?backend=webgpu` takes it.
  */
 async function softwareOnlyWebGPU(): Promise<string | undefined> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<AdapterFacts | null> } }).gpu;
@@ -39,7 +40,7 @@ async function softwareOnlyWebGPU(): Promise<string | undefined> {
   if (!adapter) return undefined;
   const info = adapter.info ?? {};
   const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /swiftshader/i.test(name);
+  const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe/i.test(name);
   return fallback ? `the only WebGPU adapter is a software fallback (${name || 'no name'}), slower than wasm` : undefined;
 }
 
