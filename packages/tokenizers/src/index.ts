@@ -84,3 +84,4 @@ export { writeStateDict, toTorchLayout, type StateDictEntry } from './training/c
 export { sampleScales } from './training/scaleSampling.js';
 export { syntheticShapes } from './training/syntheticShapes.js';
 export type { AutoencoderLoadOptions } from './vqvae/parameterInit.js';
+export type { LatentStepTokenizer } from './tokenizer.js';

@@ -9,7 +9,7 @@ import {
   type UrlSourceOptions,
   type WritableRawTensor,
   writeSafetensors,
-} from "@nextdetail/core";
+} from '@nextdetail/core';
 import {
   CartTokenizer,
   type CartTokenizerConfig,
@@ -19,46 +19,40 @@ import {
   type NvgTokenizerConfig,
   VarTokenizer,
   type VarTokenizerConfig,
-} from "@nextdetail/tokenizers";
-import {
-  type FlexVarConfig,
-  FlexVarGenerator,
-  NvgGenerator,
-  type VarConfig,
-  VarGenerator,
-} from "@nextdetail/transformer";
+} from '@nextdetail/tokenizers';
+import { type FlexVarConfig, FlexVarGenerator, NvgGenerator, type VarConfig, VarGenerator } from '@nextdetail/transformer';
 
 /** `__metadata__.kind` of a pipeline file. */
-export const PIPELINE_KIND = "nextdetail-pipeline";
+export const PIPELINE_KIND = 'nextdetail-pipeline';
 
 /** The four methods, each a tokenizer and a generator that `generate` runs together. */
 export type Pipeline =
   | {
-      method: "var";
+      method: 'var';
       tokenizer: VarTokenizer;
       generator: VarGenerator;
       info: PipelineInfo;
     }
   | {
-      method: "cart";
+      method: 'cart';
       tokenizer: CartTokenizer;
       generator: VarGenerator;
       info: PipelineInfo;
     }
   | {
-      method: "flexvar";
+      method: 'flexvar';
       tokenizer: FlexVarTokenizer;
       generator: FlexVarGenerator;
       info: PipelineInfo;
     }
   | {
-      method: "nvg";
+      method: 'nvg';
       tokenizer: NvgTokenizer;
       generator: NvgGenerator;
       info: PipelineInfo;
     };
 
-export type PipelineMethod = Pipeline["method"];
+export type PipelineMethod = Pipeline['method'];
 
 /** What a pipeline file says about itself beyond its tensors. */
 export interface PipelineInfo {
@@ -71,11 +65,11 @@ export interface PipelineInfo {
 }
 
 /** The tokenizer config each method's file stores (what its tokenizer's `fromStateDict` takes). */
-export type TokenizerConfigOf<M extends PipelineMethod> = M extends "var"
+export type TokenizerConfigOf<M extends PipelineMethod> = M extends 'var'
   ? VarTokenizerConfig
-  : M extends "cart"
+  : M extends 'cart'
   ? CartTokenizerConfig
-  : M extends "flexvar"
+  : M extends 'flexvar'
   ? FlexVarTokenizerConfig
   : NvgTokenizerConfig;
 
@@ -84,45 +78,31 @@ export interface PipelineParts<M extends PipelineMethod = PipelineMethod> {
   /** The tokenizer's state dict under its reference names, e.g. the bytes of a tokenizer trainer's `checkpoint()`. */
   tokenizerStateDict: ByteInput;
   tokenizerConfig: TokenizerConfigOf<M>;
-  generator: M extends "nvg"
-    ? NvgGenerator
-    : M extends "flexvar"
-    ? FlexVarGenerator
-    : VarGenerator;
+  generator: M extends 'nvg' ? NvgGenerator : M extends 'flexvar' ? FlexVarGenerator : VarGenerator;
   info: PipelineInfo;
 }
 
-const METHODS: readonly PipelineMethod[] = ["var", "cart", "flexvar", "nvg"];
+const METHODS: readonly PipelineMethod[] = ['var', 'cart', 'flexvar', 'nvg'];
 
 /**
  * One safetensors file holding a whole model: the tokenizer's tensors under `tokenizer.`, the generator's under
  * `generator.` (both with the reference names, PyTorch layout), and in `__metadata__` the method, both configs and
  * the class names — so an app loads a trained model with one fetch and no Python.
  */
-export async function writePipeline<M extends PipelineMethod>(
-  parts: PipelineParts<M>
-): Promise<Uint8Array> {
-  checkMethod(parts.method, "parts.method");
+export async function writePipeline<M extends PipelineMethod>(parts: PipelineParts<M>): Promise<Uint8Array> {
+  checkMethod(parts.method, 'parts.method');
   const problem = infoProblem(parts.info);
-  if (problem)
-    throw new InvalidArgumentError(
-      "parts.info",
-      problem.expected,
-      problem.actual
-    );
+  if (problem) throw new InvalidArgumentError('parts.info', problem.expected, problem.actual);
   const tokenizerFile = await readSafetensors(parts.tokenizerStateDict);
   const tensors: Record<string, WritableRawTensor> = {};
   try {
     for (const name of tokenizerFile.keys()) {
       const raw = await tokenizerFile.rawTensor(name);
-      if (raw.dtype !== "F32") {
-        throw new CheckpointFormatError(
-          "parts.tokenizerStateDict",
-          `tensor "${name}" is ${raw.dtype}; a pipeline stores F32 only`
-        );
+      if (raw.dtype !== 'F32') {
+        throw new CheckpointFormatError('parts.tokenizerStateDict', `tensor "${name}" is ${raw.dtype}; a pipeline stores F32 only`);
       }
       tensors[`tokenizer.${name}`] = {
-        dtype: "F32",
+        dtype: 'F32',
         shape: raw.shape,
         data: raw.data,
       };
@@ -130,14 +110,10 @@ export async function writePipeline<M extends PipelineMethod>(
   } finally {
     await tokenizerFile.close();
   }
-  const generator = parts.generator as
-    | VarGenerator
-    | FlexVarGenerator
-    | NvgGenerator;
-  for (const [name, t] of Object.entries(await generator.stateDict()))
-    tensors[`generator.${name}`] = t;
+  const generator = parts.generator as VarGenerator | FlexVarGenerator | NvgGenerator;
+  for (const [name, t] of Object.entries(await generator.stateDict())) tensors[`generator.${name}`] = t;
   return writeSafetensors(tensors, {
-    format: "pt",
+    format: 'pt',
     kind: PIPELINE_KIND,
     method: parts.method,
     tokenizer_config: JSON.stringify(parts.tokenizerConfig),
@@ -150,10 +126,7 @@ export async function writePipeline<M extends PipelineMethod>(
  * Loads a file written by `writePipeline` from bytes, a Blob, a ByteSource or a URL. The file is validated (kind,
  * method, configs) before any model is built; shapes that disagree with the configs are the models' ShapeErrors.
  */
-export async function loadPipeline(
-  input: ByteInput | string | URL,
-  options: UrlSourceOptions = {}
-): Promise<Pipeline> {
+export async function loadPipeline(input: ByteInput | string | URL, options: UrlSourceOptions = {}): Promise<Pipeline> {
   const file = await readSafetensors(input, options);
   try {
     return await pipelineFromFile(file);
@@ -173,88 +146,58 @@ async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
   if (meta.kind !== PIPELINE_KIND) {
     throw new CheckpointFormatError(
       file.name,
-      `not a pipeline file (metadata kind ${JSON.stringify(
-        meta.kind
-      )}, expected "${PIPELINE_KIND}")`
+      `not a pipeline file (metadata kind ${JSON.stringify(meta.kind)}, expected "${PIPELINE_KIND}")`,
     );
   }
   const method = meta.method as PipelineMethod;
   if (!METHODS.includes(method)) {
-    throw new CheckpointFormatError(
-      file.name,
-      `metadata method ${JSON.stringify(
-        meta.method
-      )} is not one of ${METHODS.join(", ")}`
-    );
+    throw new CheckpointFormatError(file.name, `metadata method ${JSON.stringify(meta.method)} is not one of ${METHODS.join(', ')}`);
   }
   const json = (key: string): unknown => {
     try {
-      return JSON.parse(meta[key] ?? "");
+      return JSON.parse(meta[key] ?? '');
     } catch {
       throw new CheckpointFormatError(file.name, `metadata ${key} is not JSON`);
     }
   };
-  const info = json("info") as PipelineInfo;
+  const info = json('info') as PipelineInfo;
   const problem = infoProblem(info);
-  if (problem)
-    throw new CheckpointFormatError(
-      file.name,
-      `metadata info: expected ${problem.expected}, got ${problem.actual}`
-    );
-  const tokenizerConfig = json("tokenizer_config") as object;
-  const generatorConfig = json("generator_config") as object;
-  const tokenizerSource = prefixed(file, "tokenizer.");
-  const load = { prefix: "generator." };
+  if (problem) throw new CheckpointFormatError(file.name, `metadata info: expected ${problem.expected}, got ${problem.actual}`);
+  const tokenizerConfig = json('tokenizer_config') as object;
+  const generatorConfig = json('generator_config') as object;
+  const tokenizerSource = prefixed(file, 'tokenizer.');
+  const load = { prefix: 'generator.' };
   switch (method) {
-    case "var": {
-      const tokenizer = await VarTokenizer.fromStateDict(
-        tokenizerSource,
-        tokenizerConfig as VarTokenizerConfig
-      );
+    case 'var': {
+      const tokenizer = await VarTokenizer.fromStateDict(tokenizerSource, tokenizerConfig as VarTokenizerConfig);
       return withGenerator(
         tokenizer,
-        () =>
-          VarGenerator.fromStateDict(file, generatorConfig as VarConfig, load),
-        (generator) => ({ method, tokenizer, generator, info })
+        () => VarGenerator.fromStateDict(file, generatorConfig as VarConfig, load),
+        (generator) => ({ method, tokenizer, generator, info }),
       );
     }
-    case "cart": {
-      const tokenizer = await CartTokenizer.fromStateDict(
-        tokenizerSource,
-        tokenizerConfig as CartTokenizerConfig
-      );
+    case 'cart': {
+      const tokenizer = await CartTokenizer.fromStateDict(tokenizerSource, tokenizerConfig as CartTokenizerConfig);
       return withGenerator(
         tokenizer,
-        () =>
-          VarGenerator.fromStateDict(file, generatorConfig as VarConfig, load),
-        (generator) => ({ method, tokenizer, generator, info })
+        () => VarGenerator.fromStateDict(file, generatorConfig as VarConfig, load),
+        (generator) => ({ method, tokenizer, generator, info }),
       );
     }
-    case "flexvar": {
-      const tokenizer = await FlexVarTokenizer.fromStateDict(
-        tokenizerSource,
-        tokenizerConfig as FlexVarTokenizerConfig
-      );
+    case 'flexvar': {
+      const tokenizer = await FlexVarTokenizer.fromStateDict(tokenizerSource, tokenizerConfig as FlexVarTokenizerConfig);
       return withGenerator(
         tokenizer,
-        () =>
-          FlexVarGenerator.fromStateDict(
-            file,
-            generatorConfig as FlexVarConfig,
-            load
-          ),
-        (generator) => ({ method, tokenizer, generator, info })
+        () => FlexVarGenerator.fromStateDict(file, generatorConfig as FlexVarConfig, load),
+        (generator) => ({ method, tokenizer, generator, info }),
       );
     }
-    case "nvg": {
-      const tokenizer = await NvgTokenizer.fromStateDict(
-        tokenizerSource,
-        tokenizerConfig as NvgTokenizerConfig
-      );
+    case 'nvg': {
+      const tokenizer = await NvgTokenizer.fromStateDict(tokenizerSource, tokenizerConfig as NvgTokenizerConfig);
       return withGenerator(
         tokenizer,
         () => NvgGenerator.fromStateDict(file, load),
-        (generator) => ({ method, tokenizer, generator, info })
+        (generator) => ({ method, tokenizer, generator, info }),
       );
     }
   }
@@ -264,7 +207,7 @@ async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
 async function withGenerator<T extends { dispose(): void }, G>(
   tokenizer: T,
   build: () => Promise<G>,
-  make: (generator: G) => Pipeline
+  make: (generator: G) => Pipeline,
 ): Promise<Pipeline> {
   try {
     return make(await build());
@@ -289,36 +232,27 @@ function prefixed(source: TensorSource, prefix: string): TensorSource {
 
 function checkMethod(method: unknown, argument: string): void {
   if (!METHODS.includes(method as PipelineMethod)) {
-    throw new InvalidArgumentError(
-      argument,
-      `one of ${METHODS.map((m) => JSON.stringify(m)).join(", ")}`,
-      describeValue(method)
-    );
+    throw new InvalidArgumentError(argument, `one of ${METHODS.map((m) => JSON.stringify(m)).join(', ')}`, describeValue(method));
   }
 }
 
 /** What is wrong with `info`, if anything. */
-function infoProblem(
-  info: unknown
-): { expected: string; actual: string } | undefined {
-  if (info === null || typeof info !== "object")
+function infoProblem(info: unknown): { expected: string; actual: string } | undefined {
+  if (info === null || typeof info !== 'object')
     return {
-      expected: "an object { classNames, imageSize }",
+      expected: 'an object { classNames, imageSize }',
       actual: describeValue(info),
     };
   const { classNames, imageSize } = info as PipelineInfo;
-  if (
-    !Array.isArray(classNames) ||
-    !classNames.every((n) => typeof n === "string")
-  ) {
+  if (!Array.isArray(classNames) || !classNames.every((n) => typeof n === 'string')) {
     return {
-      expected: "classNames: an array of strings",
+      expected: 'classNames: an array of strings',
       actual: describeValue(classNames),
     };
   }
   if (!Number.isInteger(imageSize) || imageSize < 1)
     return {
-      expected: "imageSize: a positive integer",
+      expected: 'imageSize: a positive integer',
       actual: describeValue(imageSize),
     };
   return undefined;
