@@ -1,0 +1,128 @@
+// Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors, useBackend } from '@nextdetail/core';
+import { disposePipeline, loadPipeline } from '@nextdetail/samplers';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// The tiny preset on a dozen Fashion-MNIST images: 3 steps per epoch, 2 steps in all — seconds per run on wasm.
+const SMALL_RUN = ['--preset', 'tiny', '--steps', '2', '--batch', '4', '--limit', '12', '--backend', 'wasm'];
+const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const;
+
+function nextdetail(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectOk(r: ReturnType<typeof nextdetail>): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+}
+
+/** Every tensor of two safetensors files, byte for byte (metadata such as dates may differ). */
+async function sameTensors(a: string, b: string): Promise<boolean> {
+  const [x, y] = [await readSafetensors(readFileSync(a)), await readSafetensors(readFileSync(b))];
+  if (x.keys().join() !== y.keys().join()) return false;
+  for (const name of x.keys()) {
+    const [p, q] = [await x.rawTensor(name), await y.rawTensor(name)];
+    if (!Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).equals(Buffer.from(q.data.buffer, q.data.byteOffset, q.data.byteLength))) return false;
+  }
+  return true;
+}
+
+function png(path: string): PNG {
+  return PNG.sync.read(readFileSync(path));
+}
+
+let dir: string;
+beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx turbo run build)`);
+  dir = mkdtempSync(join(tmpdir(), 'nextdetail-train-'));
+  await useBackend('cpu');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method) => {
+  const tok = () => join(dir, `${method}-tok`);
+  const gen = () => join(dir, `${method}-gen`);
+
+  it('trains a tokenizer, then a generator on it; the pipeline file loads with its class names', async () => {
+    const t = nextdetail('train-tokenizer', '--method', method, ...SMALL_RUN, '--out', tok());
+    expectOk(t);
+    expect(t.stdout).toContain(`reproduce       nextdetail train-tokenizer --method ${method} --preset tiny --steps 2`);
+    const reconstructions = png(join(tok(), 'reconstructions.png'));
+    expect(reconstructions.width).toBeGreaterThan(10 * 32);
+    expect(png(join(tok(), 'loss.png')).width).toBeGreaterThan(0);
+
+    const g = nextdetail('train', '--tokenizer', join(tok(), 'tokenizer.safetensors'), ...SMALL_RUN, '--out', gen());
+    expectOk(g);
+    const pipeline = await loadPipeline(readFileSync(join(gen(), 'model.safetensors')));
+    expect(pipeline.method).toBe(method);
+    expect(pipeline.info.classNames).toHaveLength(10);
+    expect(pipeline.info.imageSize).toBe(32);
+    expect(pipeline.info.training).toMatchObject({ steps: 2, images: 12 });
+    disposePipeline(pipeline);
+    // One epoch is 3 steps of 4: the 2 steps end inside the first, whose grid is written at the end.
+    const grid = png(join(gen(), 'samples-epoch-1.png'));
+    expect(grid.height).toBeGreaterThan(10 * 32);
+    expect(png(join(gen(), 'loss.png')).height).toBeGreaterThan(0);
+  });
+
+  it('train --stop-at 1, then --resume, ends exactly where an uninterrupted run does', async () => {
+    const resumed = join(dir, `${method}-gen-resumed`);
+    const args = ['train', '--tokenizer', join(tok(), 'tokenizer.safetensors'), ...SMALL_RUN, '--out', resumed];
+    const first = nextdetail(...args, '--stop-at', '1');
+    expectOk(first);
+    expect(first.stdout).toContain('stopped         at step 1 of 2');
+    expect(existsSync(join(resumed, 'model.safetensors'))).toBe(false);
+    expectOk(nextdetail(...args, '--resume'));
+    expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(gen(), 'state.safetensors')))).toBe(true);
+    expect(await sameTensors(join(resumed, 'model.safetensors'), join(gen(), 'model.safetensors'))).toBe(true);
+  });
+});
+
+describe('nextdetail train-tokenizer --resume', () => {
+  it('--stop-at 1, then --resume, gives the tokenizer of an uninterrupted run', async () => {
+    const resumed = join(dir, 'var-tok-resumed');
+    const args = ['train-tokenizer', '--method', 'var', ...SMALL_RUN, '--out', resumed];
+    expectOk(nextdetail(...args, '--stop-at', '1'));
+    expectOk(nextdetail(...args, '--resume'));
+    expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(dir, 'var-tok', 'state.safetensors')))).toBe(true);
+    expect(await sameTensors(join(resumed, 'tokenizer.safetensors'), join(dir, 'var-tok', 'tokenizer.safetensors'))).toBe(true);
+  });
+});
+
+describe('bad flags give one-line errors naming the flag', () => {
+  it.each([
+    [['train-tokenizer', '--method', 'vae'], '--method'],
+    [['train-tokenizer'], '--method'],
+    [['train-tokenizer', '--method', 'var', '--steps', '0'], '--steps'],
+    [['train-tokenizer', '--method', 'var', '--steps', '2', '--epochs', '1'], '--epochs'],
+    [['train-tokenizer', '--method', 'var', '--lr', '3'], '--lr'],
+    [['train-tokenizer', '--method', 'var', '--batch', 'many'], '--batch'],
+    [['train-tokenizer', '--method', 'var', '--preset', 'huge'], '--preset'],
+    [['train', '--tokenizer', 'no-such-file.safetensors'], '--tokenizer'],
+    [['train'], '--tokenizer'],
+  ])('%j', (args, flag) => {
+    const out = join(dir, 'bad');
+    const r = nextdetail(...args, '--out', out);
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(flag);
+  });
+
+  it('--resume without a saved state, and --data that is not a folder', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    const resume = nextdetail('train-tokenizer', '--method', 'var', '--resume', '--out', empty);
+    expect(resume.stderr.trim().split('\n')).toEqual([expect.stringContaining('--resume')]);
+    const data = nextdetail('train-tokenizer', '--method', 'var', '--data', join(dir, 'nowhere'), '--backend', 'cpu', '--out', empty);
+    expect(data.stderr.trim().split('\n')).toEqual([expect.stringContaining('--data')]);
+  });
+});
