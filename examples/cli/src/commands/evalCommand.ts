@@ -74,6 +74,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
   if (flags.count < 2) throw new InvalidArgumentError('--count', 'at least 2 images', String(flags.count));
   const fakeOut = flags.fakeOut === undefined ? undefined : await outputPath(flags.fakeOut, '--fake-out', { file: false });
   const real = await loadImageSet(flags.real, '--real', flags.realCount);
+  const fakeFolder = flags.fake === undefined ? undefined : await loadImageSet(flags.fake, '--fake');
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   log(`backend         ${describeBackend(backend)}`);
   const { classifier, metadata } = await loadClassifierFile(flags.classifier ?? SHIPPED_CLASSIFIER);
@@ -97,7 +98,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
         disposePipeline(pipeline);
       }
     } else {
-      fake = await loadImageSet(flags.fake!, '--fake');
+      fake = fakeFolder!;
       fakeSource = flags.fake!;
     }
     if (real.count < 2) throw new InvalidArgumentError('--real', 'at least 2 images', `${real.count}`);
