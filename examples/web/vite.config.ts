@@ -3,10 +3,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
-// The pipeline files the CLI ships (examples/cli/assets/models/<method>.safetensors). Whichever exist when the app is
-// built or served are served under models/ (copied into the build) and offered in the page's model selector; the
-// others are listed as not shipped yet.
-const MODELS_DIR = fileURLToPath(new URL('../cli/assets/models/', import.meta.url));
+// The pipeline files the CLI ships (examples/cli/assets/models/<method>.safetensors, or the folder named by
+// NEXTDETAIL_WEB_MODELS). Whichever exist when the app is built or served are served under models/ (copied into the
+// build) and offered in the page's model selector; the others are listed as not shipped yet.
+const MODELS_DIR = `${process.env.NEXTDETAIL_WEB_MODELS ?? fileURLToPath(new URL('../cli/assets/models', import.meta.url))}/`;
 const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const;
 
 function shippedModels(): string[] {
@@ -15,29 +15,14 @@ function shippedModels(): string[] {
   return METHODS.filter((m) => files.has(`${m}.safetensors`));
 }
 
-// The dev server's route to the shipped files; Range requests are answered as loadPipeline's reader asks for them.
+// The dev server's route to the shipped files (a build copies them instead).
 function modelFiles(): Plugin {
   const serve = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const method = /^\/models\/([a-z]+)\.safetensors$/.exec(req.url?.split('?')[0] ?? '')?.[1];
     if (!method || !shippedModels().includes(method)) return next();
     const file = `${MODELS_DIR}${method}.safetensors`;
-    const size = statSync(file).size;
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-    res.setHeader('Content-Type', 'application/octet-stream');
-    res.setHeader('Accept-Ranges', 'bytes');
-    if (!range) {
-      res.setHeader('Content-Length', size);
-      createReadStream(file).pipe(res);
-      return;
-    }
-    const start = Number(range[1]);
-    const end = Math.min(range[2] ? Number(range[2]) : size - 1, size - 1);
-    if (start >= size || end < start) {
-      res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
-      return;
-    }
-    res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
-    createReadStream(file, { start, end }).pipe(res);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': statSync(file).size });
+    createReadStream(file).pipe(res);
   };
   return {
     name: 'nextdetail-model-files',
@@ -58,6 +43,4 @@ export default defineConfig({
   appType: 'mpa',
   plugins: [modelFiles()],
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
-  // tfjs-backend-wasm finds its .wasm files through setWasmPaths (src/backend.ts), not through the dependency optimiser.
-  optimizeDeps: { exclude: ['@tensorflow/tfjs-backend-wasm'] },
 });

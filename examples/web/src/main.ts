@@ -5,6 +5,7 @@ import { BrushMask } from './brushMask.js';
 import { fillClasses, readSettings, say, ui } from './controls.js';
 import { generateImage, inpaintImage, type StepListener } from './generation.js';
 import { canvasImage, paint } from './imagePixels.js';
+import { downloadModel } from './modelDownload.js';
 import { missingModelMessage, modelSources } from './modelSources.js';
 import { StepStrip } from './stepStrip.js';
 import { REGION_COLOURS, StructureCanvas } from './structureCanvas.js';
@@ -46,8 +47,12 @@ async function loadModel(index: number): Promise<void> {
     return;
   }
   say(`Loading ${source.url}…`);
+  const megabytes = (n: number): string => (n / 2 ** 20).toFixed(1);
   try {
-    pipeline = await loadPipeline(source.url);
+    const bytes = await downloadModel(source.url, (received, total) =>
+      say(`Loading ${source.url}: ${megabytes(received)}${total ? ` of ${megabytes(total)}` : ''} MB…`),
+    );
+    pipeline = await loadPipeline(bytes);
   } catch (err) {
     say(`${missingModelMessage(source)} ${err instanceof Error ? err.message : String(err)}`, true);
     setBusy(false);

@@ -142,6 +142,7 @@ async function expectStepsShown(page: Page, n: number, captions = VAR_CAPTIONS, 
 describe('web example in chromium', () => {
   let outDir: string;
   let profile: string;
+  let shipped: string;
   let server: PreviewServer;
   let context: BrowserContext;
   let base: string;
@@ -150,8 +151,13 @@ describe('web example in chromium', () => {
     outDir = mkdtempSync(join(tmpdir(), 'nextdetail-web-dist-'));
     profile = mkdtempSync(join(tmpdir(), 'nextdetail-web-profile-'));
     mkdirSync(artifacts, { recursive: true });
+    shipped = mkdtempSync(join(tmpdir(), 'nextdetail-web-models-'));
     const models = { 'tiny-var': await tinyVarPipeline(), 'tiny-nvg': await tinyNvgPipeline() };
+    // The build's "shipped" models: a VAR file only, so the other methods show as missing.
+    writeFileSync(join(shipped, 'var.safetensors'), models['tiny-var']);
+    process.env.NEXTDETAIL_WEB_MODELS = shipped;
     await build({ root: appRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
+    delete process.env.NEXTDETAIL_WEB_MODELS;
     for (const [name, bytes] of Object.entries(models)) writeFileSync(join(outDir, `${name}.safetensors`), bytes);
     server = await preview({ root: appRoot, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
     base = `http://127.0.0.1:${(server.httpServer.address() as AddressInfo).port}/`;
@@ -166,7 +172,7 @@ describe('web example in chromium', () => {
   afterAll(async () => {
     await context?.close();
     if (server) await new Promise((resolve) => server.httpServer.close(resolve));
-    for (const dir of [outDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [outDir, profile, shipped]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('generates step by step with the backend notice, then in-paints a brush stroke', async () => {
@@ -267,7 +273,25 @@ describe('web example in chromium', () => {
     const page = await context.newPage();
     await page.goto(`${base}?model=no-such-model.safetensors`);
     await page.waitForSelector('body[data-state="no-model"]', { timeout: 60_000 });
-    expect(await page.textContent('#status')).toMatch(/Could not load no-such-model\.safetensors\..*404/);
+    expect(await page.textContent('#status')).toMatch(/^Could not load no-such-model\.safetensors\. HTTP 404/);
+    expect(await page.isDisabled('#generate')).toBe(true);
+    await page.close();
+  });
+
+  it('offers the models shipped at build time, and says which are not shipped yet', async () => {
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+    expect(await page.textContent('#status')).toBe('Loaded a VAR pipeline: 3 classes, 16×16 images.');
+    expect(await page.$$eval('#model option', (o) => o.map((x) => x.textContent))).toEqual([
+      'VAR (models/var.safetensors)',
+      'CART (models/cart.safetensors, not shipped yet)',
+      'FLEXVAR (models/flexvar.safetensors, not shipped yet)',
+      'NVG (models/nvg.safetensors, not shipped yet)',
+    ]);
+    await page.selectOption('#model', '1');
+    await page.waitForSelector('body[data-state="no-model"]');
+    expect(await page.textContent('#status')).toMatch(/^models\/cart\.safetensors is not there: .* not been shipped yet/);
     expect(await page.isDisabled('#generate')).toBe(true);
     await page.close();
   });
