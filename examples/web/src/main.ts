@@ -20,9 +20,10 @@ const brush = new BrushMask(ui.mask, brushRadius, () => {
 const structure = new StructureCanvas(ui.structure, brushRadius);
 const sources = modelSources(location.search);
 
-/** Whether a model is loaded and nothing runs; the buttons follow it. */
+/** Whether a model is loaded and nothing runs; the buttons follow it. The live tensor count shows leaks. */
 function setBusy(busy: boolean): void {
   document.body.dataset.state = busy ? 'busy' : pipeline ? 'ready' : 'no-model';
+  document.body.dataset.tensors = String(tf.memory().numTensors);
   ui.generate.disabled = busy || !pipeline;
   ui.inpaint.disabled = busy || !pipeline || pipeline.method === 'nvg' || runs === 0;
   ui.model.disabled = busy;

@@ -196,6 +196,9 @@ describe('web example in chromium', () => {
     }
     expect(await page.$$eval('#class option', (o) => o.map((x) => x.textContent))).toEqual(['0: circle', '1: square', '2: stripe', 'unconditional']);
 
+    const tensors = (): Promise<string | null> => page.getAttribute('body', 'data-tensors');
+    const loaded = await tensors();
+    expect(Number(loaded)).toBeGreaterThan(0);
     await page.selectOption('#class', '1');
     await page.fill('#seed', '7');
     await page.fill('#top-k', '4');
@@ -204,6 +207,7 @@ describe('web example in chromium', () => {
     await expectStepsShown(page, 1);
     const generated = await canvasPixels(page, '#image');
     expectImage(generated);
+    expect(await tensors()).toBe(loaded);
     // The last step's preview is the final image.
     expect(await canvasPixels(page, '#steps canvas[data-step="6"]')).toEqual(generated);
     expect(await page.textContent('#status')).toMatch(new RegExp(`^Done: generated a 16×16 image .* on ${backend.name}\\.$`));
@@ -225,6 +229,7 @@ describe('web example in chromium', () => {
     await expectStepsShown(page, 2);
     const inpainted = await canvasPixels(page, '#image');
     expectImage(inpainted);
+    expect(await tensors()).toBe(loaded);
     expect(await page.textContent('#status')).toMatch(/^Done: in-painted a 16×16 image/);
     // The brush is cleared for the next edit, and the in-painted image is another image.
     expect(await page.textContent('#mask-coverage')).toBe('mask: 0 %');
@@ -238,6 +243,8 @@ describe('web example in chromium', () => {
     const page = await context.newPage();
     await page.goto(`${base}?model=tiny-nvg.safetensors`);
     await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+    const loaded = await page.getAttribute('body', 'data-tensors');
+    expect(Number(loaded)).toBeGreaterThan(0);
     expect(await page.isDisabled('#inpaint')).toBe(true);
     expect(await page.isDisabled('#use-structure')).toBe(false);
     await page.fill('#seed', '3');
@@ -264,6 +271,8 @@ describe('web example in chromium', () => {
     await expectStepsShown(page, 2, NVG_CAPTIONS, NVG_IMAGE_SIZE);
     const guided = await canvasPixels(page, '#image');
     expectImage(guided, NVG_IMAGE_SIZE);
+    // Only the pipeline's own tensors stay alive between runs.
+    expect(await page.getAttribute('body', 'data-tensors')).toBe(loaded);
     expect(guided.data).not.toEqual(free.data);
     await page.screenshot({ path: join(artifacts, 'nvg-structure.png'), fullPage: true });
     await page.close();
