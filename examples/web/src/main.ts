@@ -65,6 +65,10 @@ async function loadModel(index: number): Promise<void> {
   ui.nvgOptions.disabled = pipeline.method !== 'nvg';
   ui.cfg.disabled = pipeline.method === 'nvg';
   structure.reset(imageSize, imageSize);
+  // The previous model's image and steps go: the in-painting brush works on this model's images only.
+  strip.clear();
+  ui.image.width = ui.image.height = imageSize;
+  brush.reset(imageSize, imageSize);
   runs = 0;
   say(`Loaded a ${pipeline.method.toUpperCase()} pipeline: ${classNames.length} classes, ${imageSize}×${imageSize} images.`);
   setBusy(false);
