@@ -17,6 +17,7 @@ interface TrainClassifierFlags {
   lr: number;
   seed: number;
   limit?: number;
+  testLimit?: number;
   backend?: string;
 }
 
@@ -34,6 +35,7 @@ export function trainClassifierCommand(): Command {
     .option('--lr <value>', 'Adam learning rate', numberArgument, 2e-3)
     .option('--seed <n>', 'seed of the initial weights and the shuffling', numberArgument, 0)
     .option('--limit <n>', 'train on the first n training images only (default: all 60 000)', numberArgument)
+    .option('--test-limit <n>', 'measure the accuracy on the first n test images only (default: all 10 000)', numberArgument)
     .option('--backend <list>', 'tfjs backends to try in order (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)')
     .action(async (flags: TrainClassifierFlags) => runTrainClassifier(flags));
 }
@@ -42,6 +44,7 @@ async function runTrainClassifier(flags: TrainClassifierFlags): Promise<void> {
   positiveInteger(flags.epochs, '--epochs');
   positiveInteger(flags.batchSize, '--batch-size');
   if (flags.limit !== undefined) positiveInteger(flags.limit, '--limit');
+  if (flags.testLimit !== undefined) positiveInteger(flags.testLimit, '--test-limit');
   if (!Number.isInteger(flags.seed)) throw new InvalidArgumentError('--seed', 'an integer', String(flags.seed));
   if (!(flags.lr > 0)) throw new InvalidArgumentError('--lr', 'a positive number', String(flags.lr));
   const started = performance.now();
@@ -54,7 +57,7 @@ async function runTrainClassifier(flags: TrainClassifierFlags): Promise<void> {
     }
   };
   const train = loadData('train', flags.limit);
-  const test = loadData('test');
+  const test = loadData('test', flags.testLimit);
   if (train.count < flags.batchSize) {
     throw new InvalidArgumentError('--batch-size', `at most the ${train.count} training images`, String(flags.batchSize));
   }
