@@ -35,6 +35,7 @@ export {
   extendImages,
   type Generation,
   type NvgImageOptions,
+  type NvgStepEvent,
   type ImageEditOptions,
   type RefineOptions,
   type ExtendOptions,
@@ -43,7 +44,7 @@ export { flowSchedule } from './nvg/flowSchedule.js';
 export { splitClusters } from './nvg/structureSplit.js';
 export { sampleStructureCode, type StructureFlowInput } from './nvg/structureFlow.js';
 export { nvgStage, type NvgStageInput, type NvgStageOptions, type NvgStageResult } from './nvg/nvgStage.js';
-export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration } from './nvg/nvgGenerate.js';
+export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration, type NvgStageEvent } from './nvg/nvgGenerate.js';
 export type { NvgNetworks, NvgRotaryTable } from './nvg/nvgNetworks.js';
 export {
   writePipeline,

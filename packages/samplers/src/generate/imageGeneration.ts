@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkTensor, describeShape, describeValue, InvalidArgumentError, RandomGenerator, resize, ShapeError } from '@nextdetail/core';
-import type { NvgTokenizer, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
+import type { GranularityStep, NvgTokenizer, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
 import type { ScaleGenerator } from '@nextdetail/transformer';
-import { nvgGenerate, type NvgGenerateOptions } from '../nvg/nvgGenerate.js';
+import { nvgGenerate, type NvgGenerateOptions, type NvgStageEvent } from '../nvg/nvgGenerate.js';
 import type { NvgNetworks } from '../nvg/nvgNetworks.js';
 import { checkStructureGuide, structureFromMap, type StructureGuide } from '../nvg/structureGuidance.js';
 import { type ScaleLoopOptions, scaleLoop } from './scaleLoop.js';
@@ -38,7 +38,22 @@ async function decodedLoop(tokenizer: Tokenizer, generator: ScaleGenerator, opti
   }
 }
 
-export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng' | 'structure'> & {
+/**
+ * One NVG stage done, shaped like the scale loop's ScaleStepEvent: the plan so far (one granularity step per stage
+ * generated, with its cluster tokens and structure map; the loop's, read it during the callback) and its preview.
+ */
+export interface NvgStepEvent {
+  /** 1-based index of the stage just generated. */
+  step: number;
+  steps: number;
+  /** The latent grid [h, w] every stage lies on. */
+  size: [number, number];
+  plan: TokenPlan;
+  /** Decodes the canvas f̂ after this stage (the tokenizer's `preview`); call it during the callback; the caller disposes the image. */
+  preview: () => tf.Tensor4D;
+}
+
+export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng' | 'structure' | 'progress'> & {
   /** Class of every image; `numClasses` asks for an unconditional sample. */
   labels: readonly number[];
   /**
@@ -49,6 +64,8 @@ export type NvgImageOptions = Omit<NvgGenerateOptions, 'rng' | 'structure'> & {
   /** Seed of every random choice (or pass `rng`); fully greedy settings need neither. */
   seed?: number;
   rng?: RandomGenerator;
+  /** Called after every stage and awaited (a UI can paint); a throw stops generation and propagates. */
+  progress?: (event: NvgStepEvent) => void | Promise<void>;
 };
 
 /**
@@ -68,7 +85,7 @@ export function generate(
 }
 
 async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: NvgImageOptions): Promise<TokenPlan> {
-  const { labels, seed, rng: given, structure, ...loop } = options;
+  const { labels, seed, rng: given, structure, progress, ...loop } = options;
   if (!Array.isArray(labels) || labels.length === 0) {
     throw new InvalidArgumentError('labels', 'a non-empty array of class ids', describeValue(labels));
   }
@@ -88,12 +105,15 @@ async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: 
   }
   const fromMap = guide && 'map' in guide ? await structureFromMap(guide.map, size, guide.stages) : undefined;
   const labels_B = tf.tensor1d(Int32Array.from(labels), 'int32');
+  // The structure maps of the stages so far (clones, released at the end) for each event's plan.
+  const maps: tf.Tensor[] = [];
   try {
     const labels_BSP = fromMap ?? (guide && 'labels_BSP' in guide ? guide.labels_BSP : undefined);
     const result = await nvgGenerate(networks, tokenizer.quantizer, labels_B, {
       ...loop,
       ...(rng ? { rng } : {}),
       ...(labels_BSP ? { structure: { labels_BSP } } : {}),
+      ...(progress ? { progress: (e: NvgStageEvent) => nvgStepEvent(tokenizer, size, maps, e, progress) } : {}),
     });
     try {
       return tokenizer.planFromPositions(result.tokens_BSP as tf.Tensor3D, result.labels_BSP as tf.Tensor3D, size);
@@ -101,8 +121,35 @@ async function nvgPlan(tokenizer: NvgTokenizer, networks: NvgNetworks, options: 
       tf.dispose([result.tokens_BSP, result.labels_BSP, result.canvas_BPC, ...result.logits]);
     }
   } finally {
-    labels_B.dispose();
+    tf.dispose([labels_B, ...maps]);
     fromMap?.dispose();
+  }
+}
+
+/**
+ * The plan of the stages so far, built as the final plan is (planFromPositions over maps padded with zeros for the
+ * stages to come), so that the last stage's preview is the generated image exactly.
+ */
+async function nvgStepEvent(
+  tokenizer: NvgTokenizer,
+  size: [number, number],
+  maps: tf.Tensor[],
+  event: NvgStageEvent,
+  progress: (event: NvgStepEvent) => void | Promise<void>,
+): Promise<void> {
+  const { step, steps, labels_BP, tokens_BSP } = event;
+  maps.push(tf.clone(labels_BP));
+  const all = tf.tidy(() => {
+    const pad_BP = tf.zerosLike(labels_BP);
+    const labels_BSP = tf.stack([...maps, ...Array.from({ length: steps - step }, () => pad_BP)], 1) as tf.Tensor3D;
+    return tokenizer.planFromPositions(tokens_BSP as tf.Tensor3D, labels_BSP, size).steps;
+  });
+  tf.dispose(all.slice(step).flatMap((s) => [s.idx_Bl, (s as GranularityStep).labels_Bl]));
+  const plan: TokenPlan = { steps: all.slice(0, step) };
+  try {
+    await progress({ step, steps, size, plan, preview: () => tokenizer.preview(plan) });
+  } finally {
+    tf.dispose(plan.steps.flatMap((s) => [s.idx_Bl, (s as GranularityStep).labels_Bl]));
   }
 }
 
@@ -121,6 +168,9 @@ export type ImageEditOptions = Omit<ScaleLoopOptions, 'edit' | 'prefix' | 'image
  * rest is generated for `labels`.
  */
 export async function editImages(tokenizer: Tokenizer, generator: ScaleGenerator, options: ImageEditOptions): Promise<Generation> {
+  if (tokenizer.family === 'nvg') {
+    throw new InvalidArgumentError('tokenizer', 'a VAR, CART or FlexVAR tokenizer (NVG has no masked editing)', 'an NVG tokenizer');
+  }
   const { images_BHWC, keep_BHW, forcedTokens, ...loop } = options;
   checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
   const reference = await tokenizer.encode(images_BHWC);

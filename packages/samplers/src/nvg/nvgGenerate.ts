@@ -31,6 +31,26 @@ export interface NvgGenerateOptions {
    * predicted splits; from stage k − 1 on the structure generator predicts the next maps as usual, refining them.
    */
   structure?: { labels_BSP: tf.Tensor };
+  /** Called after every stage and awaited (a UI can paint); a throw stops the loop and propagates. */
+  progress?: (event: NvgStageEvent) => void | Promise<void>;
+  /** Checked before every stage: once aborted, the loop rejects with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
+}
+
+/**
+ * One stage of the loop done (the NVG counterpart of the scale loop's ScaleStepEvent). Every tensor is the loop's:
+ * read it during the callback, do not dispose or keep it.
+ */
+export interface NvgStageEvent {
+  /** 1-based index of the stage just generated. */
+  step: number;
+  steps: number;
+  /** The structure map this stage generated on, int32 [B, P]. */
+  labels_BP: tf.Tensor;
+  /** The token of every position at the stages so far, int32 [B, S, P] (later stages 0). */
+  tokens_BSP: tf.Tensor;
+  /** The canvas f̂ after this stage, float32 [B, P, C] (decoded, a plausible image at every stage). */
+  canvas_BPC: tf.Tensor;
 }
 
 /** A type alias so that tf.dispose accepts it; the caller owns every tensor. */
@@ -107,6 +127,7 @@ export async function nvgGenerate(
   let canvas_BPC: tf.Tensor | null = null;
   try {
     for (let s = 0; s < c.stages; s++) {
+      options.signal?.throwIfAborted();
       labelMaps.push(labels_BP);
       const result = await nvgStage(
         networks,
@@ -132,6 +153,7 @@ export async function nvgGenerate(
       canvas_BPC = result.canvas_BPC;
       if (result.nextLabels_BP) labels_BP = result.nextLabels_BP;
       else if (given[s + 1]) labels_BP = given[s + 1]!;
+      await options.progress?.({ step: s + 1, steps: c.stages, labels_BP: labelMaps[s]!, tokens_BSP, canvas_BPC });
     }
     const labels_BSP = tf.stack(labelMaps, 1);
     tf.dispose(labelMaps);
