@@ -1,6 +1,6 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,22 @@ const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SMALL_RUN = ['--preset', 'tiny', '--steps', '2', '--batch', '4', '--limit', '12', '--backend', 'wasm'];
 const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const;
 
-function nextdetail(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+type Result = { status: number | null; stdout: string; stderr: string };
+
+/** Runs the CLI without blocking the event loop (a blocked test worker misses vitest's RPC deadlines). */
+function nextdetail(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
-function expectOk(r: ReturnType<typeof nextdetail>): void {
+function expectOk(r: Result): void {
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
 }
@@ -52,14 +62,14 @@ describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method
   const gen = () => join(dir, `${method}-gen`);
 
   it('trains a tokenizer, then a generator on it; the pipeline file loads with its class names', async () => {
-    const t = nextdetail('train-tokenizer', '--method', method, ...SMALL_RUN, '--out', tok());
+    const t = await nextdetail('train-tokenizer', '--method', method, ...SMALL_RUN, '--out', tok());
     expectOk(t);
     expect(t.stdout).toContain(`reproduce       nextdetail train-tokenizer --method ${method} --preset tiny --steps 2`);
     const reconstructions = png(join(tok(), 'reconstructions.png'));
     expect(reconstructions.width).toBeGreaterThan(10 * 32);
     expect(png(join(tok(), 'loss.png')).width).toBeGreaterThan(0);
 
-    const g = nextdetail('train', '--tokenizer', join(tok(), 'tokenizer.safetensors'), ...SMALL_RUN, '--out', gen());
+    const g = await nextdetail('train', '--tokenizer', join(tok(), 'tokenizer.safetensors'), ...SMALL_RUN, '--out', gen());
     expectOk(g);
     const pipeline = await loadPipeline(readFileSync(join(gen(), 'model.safetensors')));
     expect(pipeline.method).toBe(method);
@@ -76,11 +86,11 @@ describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method
   it('train --stop-at 1, then --resume, ends exactly where an uninterrupted run does', async () => {
     const resumed = join(dir, `${method}-gen-resumed`);
     const args = ['train', '--tokenizer', join(tok(), 'tokenizer.safetensors'), ...SMALL_RUN, '--out', resumed];
-    const first = nextdetail(...args, '--stop-at', '1');
+    const first = await nextdetail(...args, '--stop-at', '1');
     expectOk(first);
     expect(first.stdout).toContain('stopped         at step 1 of 2');
     expect(existsSync(join(resumed, 'model.safetensors'))).toBe(false);
-    expectOk(nextdetail(...args, '--resume'));
+    expectOk(await nextdetail(...args, '--resume'));
     expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(gen(), 'state.safetensors')))).toBe(true);
     expect(await sameTensors(join(resumed, 'model.safetensors'), join(gen(), 'model.safetensors'))).toBe(true);
   });
@@ -90,10 +100,36 @@ describe('nextdetail train-tokenizer --resume', () => {
   it('--stop-at 1, then --resume, gives the tokenizer of an uninterrupted run', async () => {
     const resumed = join(dir, 'var-tok-resumed');
     const args = ['train-tokenizer', '--method', 'var', ...SMALL_RUN, '--out', resumed];
-    expectOk(nextdetail(...args, '--stop-at', '1'));
-    expectOk(nextdetail(...args, '--resume'));
+    expectOk(await nextdetail(...args, '--stop-at', '1'));
+    expectOk(await nextdetail(...args, '--resume'));
     expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(dir, 'var-tok', 'state.safetensors')))).toBe(true);
     expect(await sameTensors(join(resumed, 'tokenizer.safetensors'), join(dir, 'var-tok', 'tokenizer.safetensors'))).toBe(true);
+  });
+});
+
+describe('nextdetail train-tokenizer + train --data <folder>', () => {
+  it('trains on a folder of PNGs with class sub-folders; the pipeline carries the folder names as classes', async () => {
+    const data = join(dir, 'folder');
+    ['circle', 'square'].forEach((name, c) => {
+      mkdirSync(join(data, name), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        const image = new PNG({ width: 40, height: 40 });
+        for (let y = 0; y < 40; y++) {
+          for (let x = 0; x < 40; x++) {
+            const inside = c === 0 ? (x - 20) ** 2 + (y - 20) ** 2 < (8 + i) ** 2 : Math.abs(x - 20) < 8 + i && Math.abs(y - 20) < 8 + i;
+            image.data.set(inside ? [230, 40 * i, 60, 255] : [20, 20, 20, 255], (y * 40 + x) * 4);
+          }
+        }
+        writeFileSync(join(data, name, `${i}.png`), PNG.sync.write(image));
+      }
+    });
+    const run = ['--preset', 'tiny', '--steps', '1', '--batch', '4', '--backend', 'wasm', '--data', data];
+    expectOk(await nextdetail('train-tokenizer', '--method', 'var', ...run, '--out', join(dir, 'folder-tok')));
+    expectOk(await nextdetail('train', '--tokenizer', join(dir, 'folder-tok', 'tokenizer.safetensors'), ...run, '--out', join(dir, 'folder-gen')));
+    const pipeline = await loadPipeline(readFileSync(join(dir, 'folder-gen', 'model.safetensors')));
+    expect(pipeline.info.classNames).toEqual(['circle', 'square']);
+    disposePipeline(pipeline);
+    expect(png(join(dir, 'folder-gen', 'samples-epoch-1.png')).height).toBeGreaterThan(2 * 32);
   });
 });
 
@@ -108,21 +144,22 @@ describe('bad flags give one-line errors naming the flag', () => {
     [['train-tokenizer', '--method', 'var', '--preset', 'huge'], '--preset'],
     [['train', '--tokenizer', 'no-such-file.safetensors'], '--tokenizer'],
     [['train'], '--tokenizer'],
-  ])('%j', (args, flag) => {
+    [['train-tokenizer', '--method', 'nvg', '--data', '.', '--image-size', '48'], '--image-size'],
+  ])('%j', async (args, flag) => {
     const out = join(dir, 'bad');
-    const r = nextdetail(...args, '--out', out);
+    const r = await nextdetail(...args, '--out', out);
     expect(r.status).not.toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(flag);
   });
 
-  it('--resume without a saved state, and --data that is not a folder', () => {
+  it('--resume without a saved state, and --data that is not a folder', async () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty, { recursive: true });
-    const resume = nextdetail('train-tokenizer', '--method', 'var', '--resume', '--out', empty);
+    const resume = await nextdetail('train-tokenizer', '--method', 'var', '--resume', '--out', empty);
     expect(resume.stderr.trim().split('\n')).toEqual([expect.stringContaining('--resume')]);
-    const data = nextdetail('train-tokenizer', '--method', 'var', '--data', join(dir, 'nowhere'), '--backend', 'cpu', '--out', empty);
+    const data = await nextdetail('train-tokenizer', '--method', 'var', '--data', join(dir, 'nowhere'), '--backend', 'cpu', '--out', empty);
     expect(data.stderr.trim().split('\n')).toEqual([expect.stringContaining('--data')]);
   });
 });

@@ -73,7 +73,7 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
     if (start > 0) console.log(`resumed         at step ${start}`);
     const losses = resumed?.progress.losses ?? {};
     const previousSeconds = resumed?.progress.seconds ?? 0;
-    const perClass = settings.preset === 'tiny' ? 2 : 6;
+    const perClass = settings.preset === 'tiny' ? 2 : 4;
     const done = await runTrainingLoop({
       label: `${method} generator`,
       start,

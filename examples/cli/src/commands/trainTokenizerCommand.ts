@@ -38,6 +38,8 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   // Every flag is checked; a resumed run then keeps the settings it started with.
   const given = resolveSettings(flags, flags.method ?? resumed!.progress.settings.method, METHODS, false);
   const settings = resumed?.progress.settings ?? given;
+  const method = settings.method as (typeof METHODS)[number];
+  const setup = tokenizerSetup(method, PRESET_SIZES[settings.preset], settings.imageSize);
   await mkdir(out, { recursive: true });
 
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
@@ -45,8 +47,6 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   const data = await loadTrainingData(settings, settings.seed);
   const total = totalSteps(settings, data.count);
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
-  const method = settings.method as (typeof METHODS)[number];
-  const setup = tokenizerSetup(method, PRESET_SIZES[settings.preset], settings.imageSize);
   const reproduce = reproduceCommand(COMMAND, settings, out);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} tokenizer, preset ${settings.preset}: ${total} steps of ${settings.batch}`);

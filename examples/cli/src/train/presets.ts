@@ -8,7 +8,9 @@ export type PresetName = (typeof PRESETS)[number];
 /**
  * Architecture sizes per preset. `tiny` is for tests and smoke runs (seconds per method on wasm): a 4×4 latent, 32
  * codes, one transformer block. `small` is the shipped Fashion-MNIST model: 4× downsampling to an 8×8 latent, 256
- * codes, a depth-3, width-96 transformer — a few MB, trained in minutes per method on wasm.
+ * codes, a depth-2, width-64 transformer — about 3 MB of tokenizer and 1 MB of generator. Its step counts are sized
+ * for wasm on a 2-core machine (timed: a tokenizer step of 8 images and a generator step of 16 are each about a
+ * second when the machine is idle).
  */
 export interface Preset {
   /** 2^(levels − 1) is the tokenizer's downsampling factor. */
@@ -16,13 +18,15 @@ export interface Preset {
   /** Autoencoder base width (GroupNorm needs a multiple of 32, NVG's of 24). */
   channels: number;
   nvgChannels: number;
+  /** Residual blocks per autoencoder level (the decoder has one more). */
+  resBlocks: number;
   vocabSize: number;
   /** Latent and codebook channels. */
   latentChannels: number;
   generator: { depth: number; width: number; heads: number };
   /** NVG's structure flow network, smaller than its content network. */
   nvgStructure: { depth: number; width: number; heads: number };
-  defaults: { tokenizerSteps: number; generatorSteps: number; batch: number; tokenizerLr: number; generatorLr: number };
+  defaults: { tokenizerSteps: number; generatorSteps: number; tokenizerBatch: number; generatorBatch: number; tokenizerLr: number; generatorLr: number };
 }
 
 export const PRESET_SIZES: Record<PresetName, Preset> = {
@@ -30,21 +34,23 @@ export const PRESET_SIZES: Record<PresetName, Preset> = {
     levels: 4,
     channels: 32,
     nvgChannels: 24,
+    resBlocks: 1,
     vocabSize: 32,
     latentChannels: 8,
     generator: { depth: 1, width: 32, heads: 1 },
     nvgStructure: { depth: 1, width: 32, heads: 1 },
-    defaults: { tokenizerSteps: 20, generatorSteps: 20, batch: 8, tokenizerLr: 3e-3, generatorLr: 3e-3 },
+    defaults: { tokenizerSteps: 20, generatorSteps: 20, tokenizerBatch: 8, generatorBatch: 8, tokenizerLr: 3e-3, generatorLr: 3e-3 },
   },
   small: {
     levels: 3,
     channels: 32,
     nvgChannels: 48,
+    resBlocks: 1,
     vocabSize: 256,
     latentChannels: 16,
-    generator: { depth: 3, width: 96, heads: 3 },
+    generator: { depth: 2, width: 64, heads: 2 },
     nvgStructure: { depth: 1, width: 64, heads: 2 },
-    defaults: { tokenizerSteps: 1500, generatorSteps: 2000, batch: 32, tokenizerLr: 2e-3, generatorLr: 2e-3 },
+    defaults: { tokenizerSteps: 500, generatorSteps: 1000, tokenizerBatch: 8, generatorBatch: 16, tokenizerLr: 2e-3, generatorLr: 2e-3 },
   },
 };
 

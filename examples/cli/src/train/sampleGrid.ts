@@ -6,9 +6,12 @@ import type { Raster } from '../raster.js';
 import { imageTiles } from './imageTiles.js';
 import { labelledGrid } from './labelledGrid.js';
 
+const PREVIEW_FLOW_STEPS = 10;
+
 /**
  * `perClass` generated images of every class, one labelled row per class, drawn with `generate` from `seed` (the same
- * seed after every epoch, so the grids show how one set of draws improves).
+ * seed after every epoch, so the grids show how one set of draws improves). NVG's structure flow takes 10 Euler steps
+ * here rather than 25: the grids are progress previews, and the flow dominates their cost on wasm.
  */
 export async function sampleGrid(
   tokenizer: Tokenizer,
@@ -19,7 +22,7 @@ export async function sampleGrid(
   const labels = classNames.flatMap((_, c) => Array.from({ length: perClass }, () => c));
   const { images_BHWC, plan } =
     tokenizer.family === 'nvg'
-      ? await generate(tokenizer as NvgTokenizer, generator as NvgGenerator, { labels, seed })
+      ? await generate(tokenizer as NvgTokenizer, generator as NvgGenerator, { labels, seed, structureSteps: PREVIEW_FLOW_STEPS })
       : await generate(tokenizer, generator as ScaleGenerator, { labels, seed });
   try {
     const tiles = await imageTiles(images_BHWC);

@@ -1,4 +1,4 @@
-import type { TensorSource } from '@nextdetail/core';
+import { InvalidArgumentError, type TensorSource } from '@nextdetail/core';
 import type { PipelineMethod, TokenizerConfigOf } from '@nextdetail/samplers';
 import {
   CartTokenizer,
@@ -30,14 +30,20 @@ const CART_ORDER = 1;
 /** The tokenizer of `method` at the preset's sizes for square images of side `imageSize`. */
 export function tokenizerSetup(method: PipelineMethod, preset: Preset, imageSize: number): TokenizerSetup {
   const chMult = Array.from({ length: preset.levels }, (_, i) => (i >= 2 ? 2 : 1));
-  const latent = imageSize / 2 ** (preset.levels - 1);
+  const factor = 2 ** (preset.levels - 1);
+  const latent = imageSize / factor;
+  // NVG halves its clusters down to single positions: the latent's area must be a power of two.
+  if (!Number.isInteger(latent) || (method === 'nvg' && !Number.isInteger(Math.log2(latent)))) {
+    const expected = method === 'nvg' ? `${factor}·2^k (a power-of-two latent side)` : `a multiple of ${factor} (the tokenizer's downsampling)`;
+    throw new InvalidArgumentError('--image-size', expected, String(imageSize));
+  }
   const patchNums = squarePatchNums(latent);
   const vocabSize = preset.vocabSize;
   const cvae = preset.latentChannels;
   switch (method) {
     case 'var':
     case 'cart': {
-      const vae = { ch: preset.channels, chMult, numResBlocks: 1, usingSa: false, usingMidSa: false, zChannels: cvae, vocabSize };
+      const vae = { ch: preset.channels, chMult, numResBlocks: preset.resBlocks, usingSa: false, usingMidSa: false, zChannels: cvae, vocabSize };
       const quant = { quantResi: 0.5, shareQuantResi: 4 };
       const cart = method === 'cart' ? { order: CART_ORDER } : {};
       return {
@@ -47,11 +53,11 @@ export function tokenizerSetup(method: PipelineMethod, preset: Preset, imageSize
       };
     }
     case 'flexvar': {
-      const vae = { ch: preset.channels, chMult, numResBlocks: 1, zChannels: 32, codebookEmbedDim: cvae };
+      const vae = { ch: preset.channels, chMult, numResBlocks: preset.resBlocks, zChannels: 32, codebookEmbedDim: cvae };
       return { method, trainerConfig: { vae, vocabSize, scalesPerStep: 2 }, tokenizerConfig: { vae, patchNums } };
     }
     case 'nvg': {
-      const vae = { ch: preset.nvgChannels, chMult, numResBlocks: 1, embedDim: cvae };
+      const vae = { ch: preset.nvgChannels, chMult, numResBlocks: preset.resBlocks, embedDim: cvae };
       return { method, trainerConfig: { vae, vocabSize, latentSize: [latent, latent] }, tokenizerConfig: { vae } };
     }
   }

@@ -84,7 +84,7 @@ export function resolveSettings(flags: TrainFlags, method: string, methods: read
     method,
     preset,
     ...(flags.epochs !== undefined ? { epochs: flags.epochs } : { steps: flags.steps ?? (generator ? d.generatorSteps : d.tokenizerSteps) }),
-    batch: flags.batch ?? d.batch,
+    batch: flags.batch ?? (generator ? d.generatorBatch : d.tokenizerBatch),
     lr: flags.lr ?? (generator ? d.generatorLr : d.tokenizerLr),
     seed: flags.seed,
     ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
