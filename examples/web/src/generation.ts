@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { editImages, generate, type Generation, type Pipeline, type ScaleStepEvent } from '@nextdetail/samplers';
+import { editImages, generate, type Generation, type NvgStepEvent, type Pipeline, type ScaleStepEvent } from '@nextdetail/samplers';
 import { imageData } from './imagePixels.js';
 
 /** What the controls ask for. `label` = the class count asks for an unconditional sample. */
@@ -33,10 +33,20 @@ async function finish(result: Generation): Promise<ImageData> {
   }
 }
 
+/** Reads an NVG stage's preview (the canvas after that stage, decoded) while the loop waits for the listener. */
+function stageProgress(onStep: StepListener) {
+  return async (event: NvgStepEvent): Promise<void> => {
+    const preview_BHWC = event.preview();
+    const pixels = await imageData(preview_BHWC).finally(() => preview_BHWC.dispose());
+    const stage = event.plan.steps[event.step - 1]!;
+    const detail = stage.kind === 'granularity' ? `${stage.clusters} cluster${stage.clusters === 1 ? '' : 's'}` : `${stage.size.join('×')} tokens`;
+    await onStep(event.step, event.steps, detail, pixels);
+  };
+}
+
 /**
- * Class-conditional generation with every step shown. VAR, CART and FlexVAR report steps while they run; NVG's loop
- * has no progress callback, so its stages are previewed from the finished plan (canvas after each stage). With
- * `structure` (NVG), the region map guides the first stages (NVG paper §3.2).
+ * Class-conditional generation with every step shown as it is produced: scales for VAR, CART and FlexVAR, stages for
+ * NVG. With `structure` (NVG), the region map guides the first stages (NVG paper §3.2).
  */
 export async function generateImage(
   pipeline: Pipeline,
@@ -49,24 +59,18 @@ export async function generateImage(
     return finish(await generate(pipeline.tokenizer, pipeline.generator, { labels: [label], seed, cfg, topK, progress: scaleProgress(onStep) }));
   }
   const { contentCfg, structureCfg, structureSteps } = settings.nvg;
-  const result = await generate(pipeline.tokenizer, pipeline.generator, {
-    labels: [label],
-    seed,
-    topK,
-    contentCfg: [1, contentCfg],
-    structureCfg: [1, structureCfg],
-    structureSteps,
-    ...(structure ? { structure: { map: structure } } : {}),
-  });
-  const steps = result.plan.steps;
-  for (let k = 1; k <= steps.length; k++) {
-    const preview_BHWC = pipeline.tokenizer.preview({ steps: steps.slice(0, k) });
-    const pixels = await imageData(preview_BHWC).finally(() => preview_BHWC.dispose());
-    const step = steps[k - 1]!;
-    const detail = step.kind === 'granularity' ? `${step.clusters} cluster${step.clusters === 1 ? '' : 's'}` : `${step.size.join('×')} tokens`;
-    await onStep(k, steps.length, detail, pixels);
-  }
-  return finish(result);
+  return finish(
+    await generate(pipeline.tokenizer, pipeline.generator, {
+      labels: [label],
+      seed,
+      topK,
+      contentCfg: [1, contentCfg],
+      structureCfg: [1, structureCfg],
+      structureSteps,
+      ...(structure ? { structure: { map: structure } } : {}),
+      progress: stageProgress(onStep),
+    }),
+  );
 }
 
 /**

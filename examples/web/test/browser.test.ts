@@ -239,7 +239,7 @@ describe('web example in chromium', () => {
     await page.close();
   });
 
-  it('NVG: stages shown after the run, guided by a painted structure map', async () => {
+  it('NVG: every stage shown as it is produced, free and guided by a painted structure map', async () => {
     const page = await context.newPage();
     await page.goto(`${base}?model=tiny-nvg.safetensors`);
     await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
