@@ -8,9 +8,9 @@ export type PresetName = (typeof PRESETS)[number];
 /**
  * Architecture sizes per preset. `tiny` is for tests and smoke runs (seconds per method on wasm): a 4×4 latent, 32
  * codes, one transformer block. `small` is the shipped Fashion-MNIST model: 4× downsampling to an 8×8 latent, 256
- * codes, a depth-2, width-64 transformer — about 3 MB of tokenizer and 1 MB of generator. Its step counts are sized
- * for wasm on a 2-core machine (timed: a tokenizer step of 8 images and a generator step of 16 are each about a
- * second when the machine is idle).
+ * codes, a depth-2, width-64 transformer — 3–7 MB per pipeline file. Its step counts are sized for wasm on a 2-core
+ * machine: timed on a busy one, a tokenizer step of 8 images took 4–5 s (mostly the convolution gradients) and a
+ * generator step of 16 about 2.5 s with the batch's encoding.
  */
 export interface Preset {
   /** 2^(levels − 1) is the tokenizer's downsampling factor. */
@@ -50,7 +50,7 @@ export const PRESET_SIZES: Record<PresetName, Preset> = {
     latentChannels: 16,
     generator: { depth: 2, width: 64, heads: 2 },
     nvgStructure: { depth: 1, width: 64, heads: 2 },
-    defaults: { tokenizerSteps: 500, generatorSteps: 1000, tokenizerBatch: 8, generatorBatch: 16, tokenizerLr: 2e-3, generatorLr: 2e-3 },
+    defaults: { tokenizerSteps: 400, generatorSteps: 800, tokenizerBatch: 8, generatorBatch: 16, tokenizerLr: 2e-3, generatorLr: 2e-3 },
   },
 };
 
