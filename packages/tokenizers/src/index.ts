@@ -85,3 +85,4 @@ export { sampleScales } from './training/scaleSampling.js';
 export { syntheticShapes } from './training/syntheticShapes.js';
 export type { AutoencoderLoadOptions } from './vqvae/parameterInit.js';
 export type { LatentStepTokenizer } from './tokenizer.js';
+export { TOKENIZER_TRAINING_KIND, type TrainingStateSource } from './training/trainingState.js';
