@@ -75,16 +75,16 @@ describe('nextdetail eval', () => {
     expect(subset.recall).toBeGreaterThan(0.5);
     expect(subset.inceptionScore.mean).toBeGreaterThan(1);
     expect(subset.inceptionScore.mean).toBeLessThanOrEqual(10);
-    // The classifier reads both sets alike: its accuracy on the folder matches the one on the real split.
-    expect(subset.accuracy).toBeGreaterThan(0.5);
-    expect(subset.realAccuracy).toBeGreaterThan(0.5);
+    // The shipped classifier (88.7 % on the whole test split) reads the folder and the split alike.
+    expect(subset.accuracy).toBeGreaterThan(0.8);
+    expect(subset.realAccuracy).toBeGreaterThan(0.8);
     expect(Object.keys(subset.perClassAccuracy).sort()).toEqual([...FASHION_MNIST_CLASSES].sort());
   });
 
   it('FID and KID of noise are far above those of real images; precision of noise is low; no labels, no accuracy', () => {
     noise = evaluate('--fake', join(dir, 'noise'));
     expect(Number.isFinite(noise.fid)).toBe(true);
-    expect(subset.fid).toBeLessThan(noise.fid / 10);
+    expect(subset.fid).toBeLessThan(noise.fid / 5);
     expect(subset.kid.mean).toBeLessThan(noise.kid.mean);
     expect(noise.precision).toBeLessThan(subset.precision / 2);
     expect(noise.accuracy).toBeNull();
