@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run demo`: install if needed, build, then run the example CLI's demo (decompose the embedded sample image).
+// `npm run demo`: install if needed, build, then run the example CLI's demo (examples/cli/scripts/demo.mjs).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
