@@ -38,17 +38,13 @@ export async function sampleImages(
 ): Promise<Generation> {
   const sampling = { labels, seed: flags.seed, ...(flags.topK === undefined ? {} : { topK: flags.topK }), ...(flags.temperature === undefined ? {} : { temperature: flags.temperature }) };
   if (pipeline.method === 'nvg') {
-    const stages = pipeline.tokenizer.stages;
-    const result = await generate(pipeline.tokenizer, pipeline.generator, {
+    return generate(pipeline.tokenizer, pipeline.generator, {
       ...sampling,
       ...(flags.cfg === undefined ? {} : { contentCfg: [1, flags.cfg] }),
       ...(flags.topP === undefined || flags.topP === 0 ? {} : { topP: [1, flags.topP] }),
       ...(flags.structureSteps === undefined ? {} : { structureSteps: flags.structureSteps }),
+      progress: ({ step, steps, size }) => onStep?.({ step, steps, size }),
     });
-    // NVG's loop reports no steps as it goes; its stages are all done here.
-    const size = pipeline.tokenizer.schedule()[0]!.size;
-    for (let s = 1; s <= stages; s++) onStep?.({ step: s, steps: stages, size });
-    return result;
   }
   // Only FlexVAR takes a schedule; VAR's and CART's are their tokenizer's (CART's step kinds come with it).
   const custom = pipeline.method === 'flexvar' && (flags.size !== undefined || flags.steps !== undefined);
