@@ -6,7 +6,8 @@
 // backend writes the same files.
 //
 //   npm run train:tiny -w @nextdetail/samplers -- [--methods var,cart,flexvar,nvg] [--backend wasm] [--out DIR]
-//                                                 [--tokenizer-steps 200] [--generator-steps 400] [--nvg-steps 1200]
+//                                                 [--tokenizer-steps 200] [--cart-tokenizer-steps 350]
+//                                                 [--generator-steps 400] [--nvg-steps 1200]
 //
 // Needs the built packages (`npx turbo run build --filter=@nextdetail/transformer...`). Each file holds the tokenizer
 // under `tokenizer.` (the trainer's checkpoint names) and the generator under `generator.` (its reference names),
@@ -23,6 +24,8 @@ const { values: opt } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     out: { type: 'string', default: fileURLToPath(new URL('../test/assets/', import.meta.url)) },
     'tokenizer-steps': { type: 'string', default: '200' },
+    // CART's tokenizer encodes the base and the detail factor with one VQVAE: it needs more steps than VAR's.
+    'cart-tokenizer-steps': { type: 'string', default: '350' },
     'generator-steps': { type: 'string', default: '400' },
     // NVG's generator learns one stage's content and one structure stage per step: it needs more of them.
     'nvg-steps': { type: 'string', default: '1200' },
@@ -56,7 +59,7 @@ const SCALE_GENERATOR = { depth: 2, width: 48, heads: 2 };
 const VAR_VAE = { ch: 32, chMult: [1, 1], numResBlocks: 1, usingSa: false, usingMidSa: false, zChannels: 8, vocabSize: VOCAB };
 const VAR_QUANTIZER = { vocabSize: VOCAB, cvae: VAR_VAE.zChannels, patchNums: PATCH_NUMS, quantResi: 0.5, shareQuantResi: 4 };
 const CART_ORDER = 1;
-const FLEX_VAE = { ch: 32, chMult: [1, 1], numResBlocks: 1, zChannels: 8, codebookEmbedDim: 8 };
+const FLEX_VAE = { ch: 32, chMult: [1, 1], numResBlocks: 1, zChannels: 32, codebookEmbedDim: 8 };
 const NVG_VAE = { ch: 24, chMult: [1, 1], numResBlocks: 1, embedDim: 8 };
 const NVG_STAGES = 5;
 const NVG_GENERATOR = {
@@ -132,12 +135,12 @@ async function rawTensors(file) {
 }
 
 /** Trains a tokenizer; returns its checkpoint in F16 (reloaded, it is the tokenizer the generator trains on). */
-async function trainTokenizer(trainer, seed) {
+async function trainTokenizer(trainer, seed, steps = TOKENIZER.steps) {
   const pick = batches(seed);
   const recent = [];
   const t0 = performance.now();
   let last;
-  for (let s = 0; s < TOKENIZER.steps; s++) {
+  for (let s = 0; s < steps; s++) {
     const x = tf.tidy(() => tf.gather(images, pick(TOKENIZER.batch)));
     last = await trainer.step(x);
     x.dispose();
@@ -223,6 +226,7 @@ async function trainCart() {
       { seed: SEED + 11, codebookInit: 'latents', optimizer: { learningRate: TOKENIZER.lr } },
     ),
     SEED + 12,
+    Number(opt['cart-tokenizer-steps']),
   );
   const tokenizer = await tok.CartTokenizer.fromStateDict(await readSafetensors(trained.bytes), tokenizerConfig);
   const patchNums = tokenizer.schedule().map((s) => s.size[0]);
@@ -245,7 +249,10 @@ async function scaleMethod(method, tokenizer, tokenizerConfig, trained, Generato
 }
 
 async function trainFlexVar() {
-  const tokenizerConfig = { vae: FLEX_VAE, patchNums: PATCH_NUMS };
+  // The default schedule is declared at 16×16 (latent 8): FlexVarTokenizer scales it to other sizes, and only scaled
+  // down does it keep the 1×1 first step every generator needs (at 8×8 it is PATCH_NUMS, at 16×16 and 8×16 it starts
+  // at 1×1 too, for refineImages and extendImages).
+  const tokenizerConfig = { vae: FLEX_VAE, patchNums: [...PATCH_NUMS, 6, 8] };
   const trained = await trainTokenizer(
     tok.FlexVarTokenizerTrainer.create({ vae: FLEX_VAE, vocabSize: VOCAB, scalesPerStep: 2 }, { seed: SEED + 21, codebookInit: 'latents', optimizer: { learningRate: TOKENIZER.lr } }),
     SEED + 22,
@@ -383,7 +390,7 @@ for (const method of opt.methods.split(',')) {
     dataset: JSON.stringify({ module: 'test/trained/shapesDataset.ts', seed: SEED, size: DATASET_SIZE, classes: SHAPE_CLASSES }),
     tokenizer_config: JSON.stringify(result.tokenizerConfig),
     generator_config: JSON.stringify(result.generatorConfig),
-    training: JSON.stringify({ backend: tf.getBackend(), tokenizer: TOKENIZER, generator: method === 'nvg' ? { ...GENERATOR, ...NVG_TRAINING } : GENERATOR, seed: SEED }),
+    training: JSON.stringify({ backend: tf.getBackend(), tokenizer: method === 'cart' ? { ...TOKENIZER, steps: Number(opt['cart-tokenizer-steps']) } : TOKENIZER, generator: method === 'nvg' ? { ...GENERATOR, ...NVG_TRAINING } : GENERATOR, seed: SEED }),
     losses: JSON.stringify(result.losses),
     wall_seconds: wallSeconds.toFixed(0),
   };
