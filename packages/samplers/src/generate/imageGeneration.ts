@@ -175,8 +175,10 @@ export async function editImages(tokenizer: Tokenizer, generator: ScaleGenerator
   checkTensor(images_BHWC, 'images_BHWC', { rank: 4, dtype: 'float32' });
   const reference = await tokenizer.encode(images_BHWC);
   try {
+    // The reference's grids at the images' size; the loop gives each step the tokenizer's kind there (CART: base, then detail).
     const schedule = reference.steps.map((s) => s.size);
-    return await decodedLoop(tokenizer, generator, { ...loop, schedule, edit: { reference, keep_BHW, forcedTokens } });
+    const imageSize: [number, number] = [images_BHWC.shape[1], images_BHWC.shape[2]];
+    return await decodedLoop(tokenizer, generator, { ...loop, schedule, imageSize, edit: { reference, keep_BHW, forcedTokens } });
   } finally {
     disposePlan(reference);
   }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkTensor, describeShape, describeValue, InvalidArgumentError, RandomGenerator, resize, ShapeError } from '@nextdetail/core';
-import type { GridStep, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
+import type { GridStep, StepKind, StepSpec, TokenPlan, Tokenizer } from '@nextdetail/tokenizers';
 import type { ScaleGenerator } from '@nextdetail/transformer';
 import { flexVarGuidance, varGuidance } from '../guidance/guidanceWeights.js';
 import { guidedLogits } from '../guidance/guidedLogits.js';
@@ -64,7 +64,11 @@ export interface ScaleLoopOptions {
    * on. Default: FLEXVAR_SEEN_SCALES for the FlexVAR family, every scale otherwise.
    */
   seenScales?: readonly number[] | 'all';
-  /** The steps' grids; default the tokenizer's schedule for `imageSize`. */
+  /**
+   * The steps' grids; default the tokenizer's schedule for `imageSize`. Each step takes its kind from that schedule
+   * when the grids are its grids, else from `edit.reference`; a CART tokenizer (base, then detail steps) takes no other
+   * grids.
+   */
   schedule?: readonly (readonly [number, number])[];
   imageSize?: readonly [number, number];
   /**
@@ -148,13 +152,13 @@ export async function scaleLoop(
   }
   const specs = tokenizer.schedule(options.imageSize);
   const sizes = (options.schedule ?? specs.map((s) => s.size)).map(([h, w]) => [h, w] as [number, number]);
-  const kinds = options.schedule ? sizes.map(() => specs[0]!.kind) : specs.map((s) => s.kind);
   const fixed = prefix?.steps ?? [];
   if (fixed.length > sizes.length || fixed.some((s, i) => s.size[0] !== sizes[i]![0] || s.size[1] !== sizes[i]![1])) {
     throw new InvalidArgumentError('prefix', `steps on the schedule's first grids`, describeValue(fixed.map((s) => s.size.join('×'))));
   }
   const edit = options.edit;
   if (edit) checkEdit(edit, sizes, labels.length);
+  const kinds = stepKinds(specs, sizes, edit?.reference);
   const seen = options.seenScales ?? (tokenizer.family === 'flexvar' ? FLEXVAR_SEEN_SCALES : 'all');
   const rng = options.rng ?? (options.seed === undefined ? undefined : new RandomGenerator(options.seed));
   const B = labels.length;
@@ -258,6 +262,28 @@ export async function scaleLoop(
     cache.dispose();
   }
   return { plan, fhat_BHWC };
+}
+
+/**
+ * The kind of every step of `sizes`: the tokenizer's schedule's where the grids are its grids (CART's base steps, then
+ * its detail steps), the edit reference's where it lies on them, else the one kind of a tokenizer whose steps all
+ * share it (VAR's and FlexVAR's scale steps).
+ */
+function stepKinds(specs: readonly StepSpec[], sizes: readonly (readonly [number, number])[], reference?: TokenPlan): StepKind[] {
+  const on = (grids: readonly (readonly [number, number])[]) =>
+    grids.length === sizes.length && grids.every(([h, w], i) => h === sizes[i]![0] && w === sizes[i]![1]);
+  if (on(specs.map((s) => s.size))) return specs.map((s) => s.kind);
+  const steps = reference?.steps;
+  if (steps && on(steps.map((s) => s.size))) return steps.map((s) => s.kind);
+  const kinds = [...new Set(specs.map((s) => s.kind))];
+  if (kinds.length !== 1) {
+    throw new InvalidArgumentError(
+      'schedule',
+      `the tokenizer's grids ${specs.map((s) => s.size.join('×')).join(', ')} (its steps are of kinds ${kinds.join(', ')})`,
+      sizes.map((z) => z.join('×')).join(', '),
+    );
+  }
+  return sizes.map(() => kinds[0]!);
 }
 
 function checkEdit(edit: MaskedEdit, sizes: readonly (readonly [number, number])[], B: number): void {
