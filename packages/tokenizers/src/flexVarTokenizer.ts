@@ -77,9 +77,9 @@ export class FlexVarTokenizer implements Tokenizer {
   }
 
   /**
-   * The default schedule for images of `imageSize`: as configured at the native size; for another size each scale is
-   * scaled by target latent / configured latent per axis (rounded, at least 1), ending exactly at the target latent,
-   * with repeated sizes dropped. FlexVAR itself leaves schedules to the user; `encode` takes any.
+   * The default schedule for images of `imageSize`: as configured at the native size; for another size see scalesFor
+   * (it starts at 1×1 and ends exactly at the target latent). FlexVAR itself leaves schedules to the user; `encode`
+   * takes any.
    */
   schedule(imageSize: readonly [number, number] = this.imageSize): StepSpec[] {
     const [H, W] = checkSize(imageSize, 'imageSize');
@@ -153,14 +153,27 @@ export class FlexVarTokenizer implements Tokenizer {
     this.quantizer.dispose();
   }
 
+  /**
+   * The configured schedule moved to a latent of [lh, lw]: each scale's long side scaled by target / configured long
+   * side (rounded, within 1 … target), a configured 1×1 kept at 1×1 (FlexVAR's schedules start at the 1×1 class token:
+   * digest §2.6, and FlexVAR §4.4 for other aspect ratios), the short side following the target's aspect ratio (≥ 1),
+   * the last scale exactly the target, repeated sizes dropped — the grids @nextdetail/samplers' scaleSchedule gives a
+   * long side.
+   */
   private scalesFor([lh, lw]: readonly [number, number]): PatchSizes {
     const [ch, cw] = this.patchNums[this.patchNums.length - 1]!;
     if (lh === ch && lw === cw) return this.patchNums;
-    const scaled = this.patchNums.map(([h, w]): [number, number] => [
-      Math.min(lh, Math.max(1, Math.round((h * lh) / ch))),
-      Math.min(lw, Math.max(1, Math.round((w * lw) / cw))),
-    ]);
-    scaled[scaled.length - 1] = [lh, lw];
+    const long = Math.max(lh, lw);
+    const configured = Math.max(ch, cw);
+    const grid = (side: number): [number, number] =>
+      side === long
+        ? [lh, lw]
+        : [lh === long ? side : Math.max(1, Math.round((side * lh) / long)), lw === long ? side : Math.max(1, Math.round((side * lw) / long))];
+    const scaled = this.patchNums.map(([h, w], i): [number, number] => {
+      if (i === this.patchNums.length - 1) return [lh, lw];
+      if (h === 1 && w === 1) return [1, 1];
+      return grid(Math.min(long, Math.max(1, Math.round((Math.max(h, w) * long) / configured))));
+    });
     return scaled.filter((s, i) => i === 0 || s[0] !== scaled[i - 1]![0] || s[1] !== scaled[i - 1]![1]);
   }
 
