@@ -16,10 +16,10 @@ export function generationSchedule(pipeline: Pipeline, flags: Pick<SamplingFlags
   if (H % f !== 0 || W % f !== 0) {
     throw new InvalidArgumentError('--size', `multiples of ${f} (the tokenizer's downsampling factor)`, `${H},${W}`);
   }
-  // FlexVAR takes any list of grids: a coarse-to-fine list of the asked length (FlexVAR §3.3), by default as long as
-  // the tokenizer's own. (The tokenizer's schedule for other sizes is not used: it can start above 1×1 when the
-  // aspect ratio changes.)
-  return scaleSchedule(H / f, W / f, flags.steps ?? tokenizer.schedule().length).map(([h, w]) => [h, w]);
+  // FlexVAR takes any list of grids: the tokenizer's own schedule for the size, or a coarse-to-fine list of the asked
+  // length (FlexVAR §3.3).
+  if (flags.steps === undefined) return tokenizer.schedule([H, W]).map((s) => s.size);
+  return scaleSchedule(H / f, W / f, flags.steps).map(([h, w]) => [h, w]);
 }
 
 /** One step of a generation as it happens: its 1-based index, the step count and its grid. */
