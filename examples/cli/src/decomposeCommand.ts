@@ -16,7 +16,7 @@ import { loadInput } from './input.js';
 import { layerImages } from './layerImages.js';
 import { numberArgument } from './numberArgument.js';
 import { encodePng } from './png.js';
-import { levelProgressBar } from './progressBar.js';
+import { progressBar } from './progress/progressBar.js';
 import { rasterFromTensor, rasterToTensor } from './raster.js';
 
 const METHODS = ['ambrosio-tortorelli', 'guided-filter'] as const satisfies readonly SmoothingMethod[];
@@ -111,14 +111,14 @@ async function runDecompose(inputPath: string | undefined, flags: DecomposeFlags
   console.log(`backend         ${describeBackend(backend)}`);
 
   const inputTensor = rasterToTensor(image);
-  const bar = levelProgressBar(flags.order);
+  const bar = progressBar('decomposing [{bar}] level {value}/{total} | {duration}s', flags.order, 0, {});
   const decomposeStarted = performance.now();
   const decomposition = await decompose(inputTensor, {
     order: flags.order,
     method: flags.method,
     ambrosioTortorelli: { alpha: flags.alpha, beta: flags.beta, epsilon: flags.epsilon, iterations: flags.iterations },
     guidedFilter: { radius: flags.radius, epsilon: flags.epsilon },
-    progress: ({ level }) => bar.update(level),
+    progress: ({ level }) => bar.update(level, {}),
   }).finally(() => bar.stop());
   const decomposeSeconds = (performance.now() - decomposeStarted) / 1000;
 

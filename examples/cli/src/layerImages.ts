@@ -1,4 +1,4 @@
-import { contactSheet } from './contactSheet.js';
+import { contactSheet } from './render/contactSheet.js';
 import type { Raster } from './raster.js';
 import { edgeFieldToGrey, visualiseDetail } from './visualise.js';
 

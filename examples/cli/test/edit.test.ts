@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { disposePipeline, loadPipeline } from '@nextdetail/samplers';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gridSize, tileScale } from '../src/generation/imageGrid';
+import { gridSize, tileScale } from '../src/render/labelledGrid';
 import { nextdetail, readPng, usageError } from './runCli';
 import { IMAGE_SIZE, writeTinyPipelines } from './tinyPipelines';
 

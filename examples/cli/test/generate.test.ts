@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gridSize, tileScale } from '../src/generation/imageGrid';
+import { gridSize, tileScale } from '../src/render/labelledGrid';
 import { nextdetail, readPng, usageError } from './runCli';
 import { CLASS_NAMES, IMAGE_SIZE, METHODS, writeTinyPipelines } from './tinyPipelines';
 

@@ -7,13 +7,13 @@ import { renameArgument } from '../argumentNames.js';
 import { describeBackend, startBackend } from '../backend.js';
 import { disposeGeneration } from '../generation/disposeGeneration.js';
 import { selectClasses } from '../generation/classLabels.js';
-import { labelledGrid, tileScale } from '../generation/imageGrid.js';
-import { rastersFromImages } from '../generation/imageRasters.js';
+import { labelledGrid, tileScale } from '../render/labelledGrid.js';
+import { rastersFromImages } from '../render/imageRasters.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { sampleImages, stepCount, stepPreviews } from '../generation/sampleImages.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
-import { stepProgressBar } from '../generation/stepProgressBar.js';
+import { stepProgressBar } from '../progress/stepProgressBar.js';
 import { numberArgument } from '../numberArgument.js';
 import { encodePng } from '../png.js';
 

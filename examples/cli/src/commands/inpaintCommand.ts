@@ -9,13 +9,13 @@ import { disposeGeneration } from '../generation/disposeGeneration.js';
 import { maskedEdit, reconstruct, repeatImage, scalePipeline } from '../generation/editImage.js';
 import { keepMask } from '../generation/editMask.js';
 import { greyedOut, regionErrors, writeEditOutputs } from '../generation/editOutputs.js';
-import { imagesFromRasters, rastersFromImages } from '../generation/imageRasters.js';
+import { imagesFromRasters, rastersFromImages } from '../render/imageRasters.js';
 import { integerList } from '../generation/integerList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
-import { stepProgressBar } from '../generation/stepProgressBar.js';
+import { stepProgressBar } from '../progress/stepProgressBar.js';
 import { numberArgument } from '../numberArgument.js';
 
 interface InpaintFlags extends SamplingFlags {

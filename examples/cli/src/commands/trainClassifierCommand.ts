@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
 import { FashionClassifier } from '../classifier/fashionClassifier.js';
 import { accuracy, trainClassifier } from '../classifier/trainClassifier.js';
-import { trainingProgressBar } from '../classifier/trainingProgressBar.js';
+import { progressBar } from '../progress/progressBar.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '../data/fashionMnist.js';
 import { numberArgument } from '../numberArgument.js';
 
@@ -65,7 +65,12 @@ async function runTrainClassifier(flags: TrainClassifierFlags): Promise<void> {
   console.log(`backend         ${describeBackend(backend)}`);
   console.log(`data            ${train.count} training, ${test.count} test images from ${flags.data}`);
 
-  const bar = trainingProgressBar('training');
+  const bar = progressBar(
+    'training [{bar}] epoch {epoch}/{epochs} step {step}/{steps} | loss {loss} | {eta_formatted} left',
+    flags.epochs,
+    0,
+    { epoch: 1, epochs: flags.epochs, step: 0, steps: 0, loss: '' },
+  );
   let lastEpoch = -1;
   const model = await trainClassifier(train, {
     epochs: flags.epochs,
@@ -73,7 +78,8 @@ async function runTrainClassifier(flags: TrainClassifierFlags): Promise<void> {
     learningRate: flags.lr,
     seed: flags.seed,
     progress: (event) => {
-      bar.update({ ...event, epochs: flags.epochs });
+      const { epoch, step, steps, loss } = event;
+      bar.update(epoch * steps + step, { epoch: epoch + 1, epochs: flags.epochs, step, steps, loss: loss.toFixed(4) }, flags.epochs * steps);
       if (event.step === event.steps && event.epoch !== lastEpoch) {
         lastEpoch = event.epoch;
         const seconds = ((performance.now() - started) / 1000).toFixed(0);

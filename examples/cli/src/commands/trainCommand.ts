@@ -9,7 +9,7 @@ import { batchTensors } from '../data/labelledImages.js';
 import { encodePng } from '../png.js';
 import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
-import { lossPlot } from '../train/lossPlot.js';
+import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState, type RunProgress, saveRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';

@@ -6,9 +6,9 @@ import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
 import { batchTensors } from '../data/labelledImages.js';
 import { encodePng } from '../png.js';
-import { imageTiles } from '../train/imageTiles.js';
-import { labelledGrid } from '../train/labelledGrid.js';
-import { lossPlot } from '../train/lossPlot.js';
+import { rastersFromImages } from '../render/imageRasters.js';
+import { labelledGrid, tileScale } from '../render/labelledGrid.js';
+import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState, type RunProgress, saveRunState } from '../train/runState.js';
 import { createTokenizerTrainer, loadTokenizer, tokenizerSetup } from '../train/tokenizerSetup.js';
@@ -139,11 +139,11 @@ async function reconstructionGrid(
     const plan = await tokenizer.encode(images_BHWC);
     const recon = tokenizer.decode(plan);
     const rows = [
-      { label: 'input', tiles: await imageTiles(images_BHWC) },
-      { label: 'recon', tiles: await imageTiles(recon) },
+      { label: 'input', tiles: await rastersFromImages(images_BHWC) },
+      { label: 'recon', tiles: await rastersFromImages(recon) },
     ];
     tf.dispose([plan, recon]);
-    return labelledGrid(rows);
+    return labelledGrid(rows, tileScale(Math.max(images_BHWC.shape[1], images_BHWC.shape[2])));
   } finally {
     tf.dispose([images_BHWC, labels_B]);
     tokenizer.dispose();

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Pipeline } from '@nextdetail/samplers';
 import type { LabelledImages } from '../data/labelledImages.js';
 import { disposeGeneration } from '../generation/disposeGeneration.js';
-import { rastersFromImages } from '../generation/imageRasters.js';
+import { rastersFromImages } from '../render/imageRasters.js';
 import { sampleImages } from '../generation/sampleImages.js';
 import type { SamplingFlags } from '../generation/samplingOptions.js';
 import { encodePng } from '../png.js';

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { contactSheet } from '../contactSheet.js';
+import { contactSheet } from '../render/contactSheet.js';
 import { encodePng } from '../png.js';
 import type { Raster } from '../raster.js';
-import { labelledGrid, tileScale } from './imageGrid.js';
+import { labelledGrid, tileScale } from '../render/labelledGrid.js';
 
 export interface EditOutputs {
   /** The results, side by side at their own size (one per class). */

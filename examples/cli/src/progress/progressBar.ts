@@ -1,18 +1,34 @@
 import cliProgress from 'cli-progress';
 
+/** A bar that moves to a position, with the named values its format shows. */
+export interface ProgressBar<Payload extends object> {
+  /** `total` changes the end, for runs whose length is known only once they report. */
+  update(value: number, payload: Payload, total?: number): void;
+  stop(): void;
+}
+
 /**
- * A bar on stderr that advances once per decomposition level. cli-progress draws nothing when stderr is not a
- * terminal, so piped output and tests stay clean.
+ * A cli-progress bar on stderr with `format` (its `{name}` fields come from the payload). cli-progress draws nothing
+ * when stderr is not a terminal, so piped output, logs and tests stay clean. `keep` leaves the finished bar on screen
+ * (training runs, whose last line of losses is worth reading); the others clear it.
  */
-export function levelProgressBar(order: number): { update(level: number): void; stop(): void } {
+export function progressBar<Payload extends object>(
+  format: string,
+  total: number,
+  start: number,
+  payload: Payload,
+  { keep = false }: { keep?: boolean } = {},
+): ProgressBar<Payload> {
   const bar = new cliProgress.SingleBar(
-    {
-      format: 'decomposing [{bar}] level {value}/{total} | {duration}s',
-      clearOnComplete: true,
-      hideCursor: true,
-    },
+    { format, clearOnComplete: !keep, hideCursor: true, ...(keep ? { etaBuffer: 50 } : {}) },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(order, 0);
-  return { update: (level) => bar.update(level), stop: () => bar.stop() };
+  bar.start(total, start, payload);
+  return {
+    update(value, payload, total) {
+      if (total !== undefined && total !== bar.getTotal()) bar.setTotal(total);
+      bar.update(value, payload);
+    },
+    stop: () => bar.stop(),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Raster } from '../raster.js';
 
-/** A 3×5 pixel font (upper case; lower case is drawn as upper case): enough for labels on plots and image grids. */
+// A 3 × 5 pixel font (lower case is drawn as upper case) for the labels of plots, charts and image grids, so the CLI
+// needs no font files or canvas library. Each glyph is five rows of three columns, top to bottom, '1' = ink.
 const GLYPHS: Record<string, string> = {
   '0': '111 101 101 101 111',
   '1': '010 110 010 010 111',
@@ -59,6 +60,11 @@ export function textWidth(text: string, scale = 1): number {
   return text.length === 0 ? 0 : (text.length * (GLYPH_WIDTH + 1) - 1) * scale;
 }
 
+/** Height in pixels of a line of text at `scale`. */
+export function textHeight(scale = 1): number {
+  return GLYPH_HEIGHT * scale;
+}
+
 /** Draws `text` into a raster with its top-left corner at (x, y), clipped to the raster; unknown characters as blanks. */
 export function drawText(raster: Raster, text: string, x: number, y: number, colour: readonly [number, number, number], scale = 1): void {
   [...text.toUpperCase()].forEach((ch, i) => {
@@ -76,8 +82,9 @@ export function drawText(raster: Raster, text: string, x: number, y: number, col
   });
 }
 
+/** Sets one pixel, clipped to the raster; a grey raster takes the colour's first component. */
 export function setPixel(raster: Raster, x: number, y: number, colour: readonly [number, number, number]): void {
   if (x < 0 || y < 0 || x >= raster.width || y >= raster.height) return;
   const at = (y * raster.width + x) * raster.channels;
-  for (let c = 0; c < raster.channels; c++) raster.data[at + c] = colour[c]!;
+  for (let c = 0; c < raster.channels; c++) raster.data[at + c] = colour[raster.channels === 1 ? 0 : c]!;
 }

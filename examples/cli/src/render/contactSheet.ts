@@ -1,4 +1,4 @@
-import type { Raster } from './raster.js';
+import type { Raster } from '../raster.js';
 
 /** Equal-sized images side by side in one RGB row, separated by white gaps; grey images are repeated into RGB. */
 export function contactSheet(tiles: readonly Raster[], gap = 4): Raster {

@@ -1,5 +1,5 @@
 import type { Raster } from '../raster.js';
-import { drawText, textHeight, textWidth } from './labelFont.js';
+import { drawText, textHeight, textWidth } from './bitmapFont.js';
 
 /** One row of the grid: a label drawn to its left and its images, left to right. */
 export interface GridRow {
@@ -54,7 +54,7 @@ export function labelledGrid(rows: readonly GridRow[], scale: number): Raster {
   const grid: Raster = { width, height, channels: 3, data: new Float32Array(width * height * 3).fill(BACKGROUND) };
   rows.forEach((row, r) => {
     const top = GAP + r * (rowHeight + GAP);
-    drawText(grid, row.label, GAP, top + Math.floor((rowHeight - textHeight(FONT_SCALE)) / 2), FONT_SCALE, INK);
+    drawText(grid, row.label, GAP, top + Math.floor((rowHeight - textHeight(FONT_SCALE)) / 2), INK, FONT_SCALE);
     row.tiles.forEach((t, c) => {
       if (t.width !== first.width || t.height !== first.height) throw new Error('grid tiles must have one size');
       const big = upscale(t, scale);

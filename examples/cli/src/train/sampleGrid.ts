@@ -3,8 +3,8 @@ import type { Tokenizer, NvgTokenizer } from '@nextdetail/tokenizers';
 import type { NvgGenerator, ScaleGenerator } from '@nextdetail/transformer';
 import { generate } from '@nextdetail/samplers';
 import type { Raster } from '../raster.js';
-import { imageTiles } from './imageTiles.js';
-import { labelledGrid } from './labelledGrid.js';
+import { rastersFromImages } from '../render/imageRasters.js';
+import { labelledGrid, tileScale } from '../render/labelledGrid.js';
 
 const PREVIEW_FLOW_STEPS = 10;
 
@@ -25,8 +25,11 @@ export async function sampleGrid(
       ? await generate(tokenizer as NvgTokenizer, generator as NvgGenerator, { labels, seed, structureSteps: PREVIEW_FLOW_STEPS })
       : await generate(tokenizer, generator as ScaleGenerator, { labels, seed });
   try {
-    const tiles = await imageTiles(images_BHWC);
-    return labelledGrid(classNames.map((label, c) => ({ label, tiles: tiles.slice(c * perClass, (c + 1) * perClass) })));
+    const tiles = await rastersFromImages(images_BHWC);
+    return labelledGrid(
+      classNames.map((label, c) => ({ label, tiles: tiles.slice(c * perClass, (c + 1) * perClass) })),
+      tileScale(Math.max(images_BHWC.shape[1], images_BHWC.shape[2])),
+    );
   } finally {
     tf.dispose([images_BHWC, plan]);
   }

@@ -1,5 +1,5 @@
-import { trainingProgressBar } from './trainingProgressBar.js';
-import { formatValue } from './lossPlot.js';
+import { progressBar } from '../progress/progressBar.js';
+import { formatValue } from '../render/lossPlot.js';
 
 export interface TrainingLoop {
   label: string;
@@ -20,12 +20,12 @@ export interface TrainingLoop {
 /** Runs steps start … end − 1 with a progress bar, saving every `saveEvery` steps and at the end; returns the end. */
 export async function runTrainingLoop(loop: TrainingLoop): Promise<number> {
   const end = Math.min(loop.total, loop.stopAt ?? loop.total);
-  const bar = trainingProgressBar(loop.label, loop.total, loop.start);
+  const bar = progressBar(`${loop.label} [{bar}] {value}/{total} | ETA {eta_formatted} | {losses}`, loop.total, loop.start, { losses: '' }, { keep: true });
   try {
     for (let step = loop.start; step < end; step++) {
       const terms = await loop.step(step);
       for (const [name, value] of Object.entries(terms)) (loop.losses[name] ??= []).push(value);
-      bar.update(step + 1, Object.entries(terms).map(([n, v]) => `${n} ${formatValue(v)}`).join(' '));
+      bar.update(step + 1, { losses: Object.entries(terms).map(([n, v]) => `${n} ${formatValue(v)}`).join(' ') });
       const done = step + 1;
       if (done % loop.perEpoch === 0 || done === loop.total) await loop.epochEnd?.(Math.ceil(done / loop.perEpoch));
       if (done % loop.saveEvery === 0 && done !== end) await loop.save(done);
