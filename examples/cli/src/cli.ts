@@ -4,6 +4,7 @@
 import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
+import { benchQualityCommand } from './commands/benchQualityCommand.js';
 import { decomposeCommand } from './decomposeCommand.js';
 import { doctorCommand } from './commands/doctorCommand.js';
 import { evalCommand } from './commands/evalCommand.js';
@@ -24,7 +25,8 @@ const program = new Command('nextdetail')
   .addCommand(doctorCommand())
   .addCommand(trainClassifierCommand())
   .addCommand(trainTokenizerCommand())
-  .addCommand(trainCommand());
+  .addCommand(trainCommand())
+  .addCommand(benchQualityCommand());
 
 try {
   await program.parseAsync();

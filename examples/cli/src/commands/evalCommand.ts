@@ -1,7 +1,6 @@
 import { InvalidArgumentError } from '@nextdetail/core';
 import { frechetDistanceFromFeatures } from '@nextdetail/eval';
 import { disposePipeline } from '@nextdetail/samplers';
-import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { describeBackend, startBackend } from '../backend.js';
@@ -18,11 +17,13 @@ import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
+import { progressBar } from '../progress/progressBar.js';
 
 interface EvalFlags extends SamplingFlags {
   real: string;
   realCount?: number;
   fake?: string;
+  fakeCount?: number;
   model?: string;
   count: number;
   batchSize: number;
@@ -38,7 +39,8 @@ export function evalCommand(): Command {
     .description('sample quality against real images: FID, KID, precision/recall and IS on the Fashion-MNIST classifier, and class accuracy')
     .option('--real <set>', 'fashion-mnist:test, fashion-mnist:train (…@<dir> for another folder of the idx files) or an image folder', 'fashion-mnist:test')
     .option('--real-count <n>', 'use only the first n real images', numberArgument)
-    .option('--fake <folder>', 'generated images (class sub-folders named after the classes give the accuracy)')
+    .option('--fake <set>', 'generated images: a folder (class sub-folders named after the classes give the accuracy), or fashion-mnist:train|test for a real-vs-real noise floor')
+    .option('--fake-count <n>', 'with --fake: use only the first n of its images', numberArgument)
     .option('--model <file>', 'or generate the fake set with this pipeline (classes in turn)')
     .option('--count <n>', 'with --model: how many images to generate', numberArgument, 1000)
     .option('--batch-size <n>', 'with --model: images per generation batch (batch b uses seed + b)', numberArgument, 50)
@@ -69,12 +71,14 @@ async function runEval(flags: EvalFlags): Promise<void> {
     throw new InvalidArgumentError('--fake', 'either --fake <folder> or --model <pipeline> (exactly one)', flags.fake ? 'both' : 'neither');
   }
   positiveInteger(flags.realCount, '--real-count');
+  positiveInteger(flags.fakeCount, '--fake-count');
+  if (flags.fakeCount !== undefined && flags.fake === undefined) throw new InvalidArgumentError('--fake-count', 'to go with --fake', `--model ${flags.model}`);
   positiveInteger(flags.count, '--count');
   positiveInteger(flags.batchSize, '--batch-size');
   if (flags.count < 2) throw new InvalidArgumentError('--count', 'at least 2 images', String(flags.count));
   const fakeOut = flags.fakeOut === undefined ? undefined : await outputPath(flags.fakeOut, '--fake-out', { file: false });
   const real = await loadImageSet(flags.real, '--real', flags.realCount);
-  const fakeFolder = flags.fake === undefined ? undefined : await loadImageSet(flags.fake, '--fake');
+  const fakeFolder = flags.fake === undefined ? undefined : await loadImageSet(flags.fake, '--fake', flags.fakeCount);
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   log(`backend         ${describeBackend(backend)}`);
   const { classifier, metadata } = await loadClassifierFile(flags.classifier ?? SHIPPED_CLASSIFIER);
@@ -85,12 +89,8 @@ async function runEval(flags: EvalFlags): Promise<void> {
       const pipeline = await openPipeline(flags.model);
       try {
         checkSamplingFlags(flags, pipeline);
-        const bar = new cliProgress.SingleBar(
-          { format: 'generating [{bar}] {value}/{total} images | {eta_formatted} left', clearOnComplete: true },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(flags.count, 0);
-        fake = await generatedSet(pipeline, { count: flags.count, batchSize: flags.batchSize, sampling: flags, saveDir: fakeOut, onBatch: (done) => bar.update(done) }).finally(() =>
+        const bar = progressBar('generating [{bar}] {value}/{total} images | {eta_formatted} left', flags.count, 0, {});
+        fake = await generatedSet(pipeline, { count: flags.count, batchSize: flags.batchSize, sampling: flags, saveDir: fakeOut, onBatch: (done) => bar.update(done, {}) }).finally(() =>
           bar.stop(),
         );
         fakeSource = `${flags.model} (${pipeline.method}, seed ${flags.seed})`;

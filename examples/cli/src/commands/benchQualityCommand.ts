@@ -1,0 +1,137 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from '@nextdetail/core';
+import { Command, Option } from 'commander';
+import { QUALITY_METRICS, type EvalReport, type MethodResult, type QualityResults } from '../bench/qualityResults.js';
+import { qualityTable } from '../bench/qualityTable.js';
+import { runSubcommand } from '../bench/runSubcommand.js';
+import { numberArgument } from '../numberArgument.js';
+import { encodePng } from '../png.js';
+import { barChart } from '../render/barChart.js';
+import { METHODS, PRESET_SIZES, PRESETS, type PresetName } from '../train/presets.js';
+import { PIPELINE_FILE } from './trainCommand.js';
+import { TOKENIZER_FILE } from './trainTokenizerCommand.js';
+
+interface BenchFlags {
+  methods: string;
+  preset: PresetName;
+  tokenizerSteps?: number;
+  generatorSteps?: number;
+  limit?: number;
+  count: number;
+  realCount?: number;
+  batchSize: number;
+  seed: number;
+  out: string;
+  backend?: string;
+}
+
+const COLOURS: Record<string, readonly [number, number, number]> = {
+  var: [0.12, 0.47, 0.71],
+  cart: [0.84, 0.15, 0.16],
+  flexvar: [0.17, 0.63, 0.17],
+  nvg: [1.0, 0.5, 0.05],
+};
+const REAL_COLOUR = [0.6, 0.6, 0.6] as const;
+
+export function benchQualityCommand(): Command {
+  return new Command('bench-quality')
+    .description(
+      'the small-scale benchmark: trains every method\'s tokenizer and generator with one preset and one step budget on ' +
+        'Fashion-MNIST, generates --count images each and writes FID, IS, precision/recall and class accuracy (with the ' +
+        'real train-vs-test noise floor) as results.md, results.json and results.png',
+    )
+    .option('--methods <list>', 'comma-separated methods to compare', METHODS.join(','))
+    .addOption(new Option('--preset <name>', 'architecture and default step counts for every method').choices(PRESETS).default('small'))
+    .option('--tokenizer-steps <n>', 'tokenizer steps per method (default: the preset\'s)', numberArgument)
+    .option('--generator-steps <n>', 'generator steps per method (default: the preset\'s)', numberArgument)
+    .option('--limit <n>', 'train on the first n Fashion-MNIST images only', numberArgument)
+    .option('--count <n>', 'images generated per method (and train images in the noise floor)', numberArgument, 10000)
+    .option('--real-count <n>', 'use the first n test images as the real set (default: all 10 000)', numberArgument)
+    .option('--batch-size <n>', 'images per generation batch', numberArgument, 50)
+    .option('--seed <n>', 'seed of training and sampling', numberArgument, 0)
+    .option('--out <dir>', 'runs and results; finished runs found there are reused (delete a method\'s folder to retrain it)', 'bench-quality')
+    .option('--backend <list>', 'tfjs backends for every step (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)')
+    .action((flags: BenchFlags) => runBenchQuality(flags));
+}
+
+function positiveInteger(value: number | undefined, flag: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(flag, 'a positive integer', String(value));
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const value = await work();
+  return [value, (performance.now() - started) / 1000];
+}
+
+async function runBenchQuality(flags: BenchFlags): Promise<void> {
+  const methods = flags.methods.split(',').map((m) => m.trim());
+  for (const m of methods) {
+    if (!(METHODS as readonly string[]).includes(m)) throw new InvalidArgumentError('--methods', `a list of ${METHODS.join(', ')}`, JSON.stringify(flags.methods));
+  }
+  for (const [value, flag] of [
+    [flags.tokenizerSteps, '--tokenizer-steps'],
+    [flags.generatorSteps, '--generator-steps'],
+    [flags.limit, '--limit'],
+    [flags.count, '--count'],
+    [flags.realCount, '--real-count'],
+    [flags.batchSize, '--batch-size'],
+  ] as const) {
+    positiveInteger(value, flag);
+  }
+  if (flags.count < 2) throw new InvalidArgumentError('--count', 'at least 2 images', String(flags.count));
+  const defaults = PRESET_SIZES[flags.preset].defaults;
+  const tokenizerSteps = flags.tokenizerSteps ?? defaults.tokenizerSteps;
+  const generatorSteps = flags.generatorSteps ?? defaults.generatorSteps;
+  const out = resolve(flags.out);
+  await mkdir(out, { recursive: true });
+  const backend = flags.backend === undefined ? [] : ['--backend', flags.backend];
+  const shared = ['--preset', flags.preset, '--seed', String(flags.seed), ...(flags.limit === undefined ? [] : ['--limit', String(flags.limit)]), ...backend];
+  const real = ['--real', 'fashion-mnist:test', ...(flags.realCount === undefined ? [] : ['--real-count', String(flags.realCount)])];
+  const log = (line: string) => console.error(`bench-quality: ${line}`);
+
+  const results: MethodResult[] = [];
+  for (const method of methods) {
+    const tokenizerDir = join(out, method, 'tokenizer');
+    const generatorDir = join(out, method, 'generator');
+    const pipeline = join(generatorDir, PIPELINE_FILE);
+    const [, trainSeconds] = await timed(async () => {
+      if (!existsSync(join(tokenizerDir, TOKENIZER_FILE))) {
+        log(`${method}: training the tokenizer (${tokenizerSteps} steps)`);
+        await runSubcommand(['train-tokenizer', '--method', method, ...shared, '--steps', String(tokenizerSteps), '--out', tokenizerDir]);
+      }
+      if (!existsSync(pipeline)) {
+        log(`${method}: training the generator (${generatorSteps} steps)`);
+        await runSubcommand(['train', '--tokenizer', join(tokenizerDir, TOKENIZER_FILE), ...shared, '--steps', String(generatorSteps), '--out', generatorDir]);
+      }
+    });
+    log(`${method}: generating ${flags.count} images and evaluating them`);
+    const [stdout, evalSeconds] = await timed(() =>
+      runSubcommand(['eval', ...real, '--model', pipeline, '--count', String(flags.count), '--batch-size', String(flags.batchSize), '--seed', String(flags.seed), '--json', ...backend]),
+    );
+    results.push({ method, pipelineBytes: statSync(pipeline).size, trainSeconds, evalSeconds, metrics: JSON.parse(stdout) as EvalReport });
+  }
+  log(`noise floor: ${flags.count} train images against the test images`);
+  const noiseFloor = JSON.parse(
+    await runSubcommand(['eval', ...real, '--fake', 'fashion-mnist:train', '--fake-count', String(flags.count), '--seed', String(flags.seed), '--json', ...backend]),
+  ) as EvalReport;
+
+  const summary: QualityResults = { preset: flags.preset, tokenizerSteps, generatorSteps, count: flags.count, methods: results, noiseFloor };
+  const table = qualityTable(summary);
+  const chart = barChart(
+    QUALITY_METRICS.map((metric) => ({
+      title: `${metric.title} (${metric.better})`,
+      bars: [
+        ...results.map((r) => ({ label: r.method, value: metric.value(r.metrics), colour: COLOURS[r.method] ?? REAL_COLOUR })),
+        { label: 'real', value: metric.value(noiseFloor), colour: REAL_COLOUR },
+      ],
+    })),
+  );
+  await writeFile(join(out, 'results.md'), table);
+  await writeFile(join(out, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFile(join(out, 'results.png'), encodePng(chart));
+  console.log(table);
+  console.log(`results         ${join(out, 'results.md')}, results.json and results.png`);
+}

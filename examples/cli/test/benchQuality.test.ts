@@ -1,0 +1,79 @@
+// Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { usageError } from './runCli';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// One scale-wise method and NVG keep the run near a minute; the four methods share these code paths.
+const METHODS = ['var', 'nvg'];
+
+type Result = { status: number | null; stdout: string; stderr: string };
+
+/** Runs the CLI without blocking the event loop (a blocked test worker misses vitest's RPC deadlines). */
+function nextdetail(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+let dir: string;
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx turbo run build)`);
+  dir = mkdtempSync(join(tmpdir(), 'nextdetail-bench-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('nextdetail bench-quality', () => {
+  it('trains each method on tiny settings and writes the table, the JSON and the chart', async () => {
+    const out = join(dir, 'bench');
+    const tiny = ['--preset', 'tiny', '--tokenizer-steps', '2', '--generator-steps', '2', '--limit', '12', '--count', '20', '--real-count', '100', '--backend', 'wasm'];
+    const r = await nextdetail('bench-quality', ...tiny, '--methods', METHODS.join(','), '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+
+    const table = readFileSync(join(out, 'results.md'), 'utf8');
+    const rows = table.split('\n').filter((l) => l.startsWith('| '));
+    expect(rows[0]).toMatch(/^\| method \| FID \(↓\) \| IS \(↑\) \| precision \(↑\) \| recall \(↑\) \| class accuracy \(↑\) \|/);
+    expect(rows.slice(2).map((l) => l.split(' | ')[0]!.slice(2))).toEqual([...METHODS, 'real train vs test (noise floor)']);
+    expect(r.stdout).toContain(rows[0]);
+
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+      methods: { method: string; metrics: { fid: number; fake: { count: number }; accuracy: number } }[];
+      noiseFloor: { fid: number; fake: { count: number }; real: { count: number } };
+    };
+    for (const m of results.methods) {
+      expect(m.metrics.fake.count).toBe(20);
+      expect(m.metrics.fid).toBeGreaterThan(0);
+      expect(m.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    }
+    expect(results.noiseFloor.fake.count).toBe(20);
+    expect(results.noiseFloor.real.count).toBe(100);
+
+    const chart = PNG.sync.read(readFileSync(join(out, 'results.png')));
+    expect(chart.width).toBeGreaterThan(5 * (METHODS.length + 1) * 26);
+    // Every method's bar colour appears in the chart (VAR's blue as an example).
+    let blue = 0;
+    for (let i = 0; i < chart.data.length; i += 4) if (chart.data[i] === 31 && chart.data[i + 1] === 120 && chart.data[i + 2] === 181) blue++;
+    expect(blue).toBeGreaterThan(0);
+
+    // A second run finds the trained pipelines and only evaluates again.
+    const again = await nextdetail('bench-quality', ...tiny, '--methods', 'var', '--out', out);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('training the');
+  }, 300_000);
+
+  it('rejects an unknown method with one error line naming --methods', async () => {
+    const r = await nextdetail('bench-quality', '--methods', 'var,gan', '--out', join(dir, 'bad'));
+    expect(usageError(r)).toMatch(/--methods/);
+  });
+});
