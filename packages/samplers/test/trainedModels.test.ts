@@ -69,15 +69,13 @@ function disposeAll(...items: ({ images_BHWC: tf.Tensor; plan: TokenPlan } | tf.
   }
 }
 
-type ScaleMethod = { name: 'var' | 'cart' | 'flexvar'; minAccuracy: number; edits: boolean };
+type ScaleMethod = { name: 'var' | 'cart' | 'flexvar'; minAccuracy: number };
 
 // The class accuracy each trained scale model must reach over 16 samples (two seeds × two per class; chance is 1/4).
-// CART is left out of the editing tests: generateScalePlan gives every step of an explicit schedule the first step's
-// kind, so a CART edit's detail steps come out as base steps and decoding refuses them.
 const SCALE_METHODS: ScaleMethod[] = [
-  { name: 'var', minAccuracy: 0.75, edits: true },
-  { name: 'cart', minAccuracy: 0.75, edits: false },
-  { name: 'flexvar', minAccuracy: 0.625, edits: true },
+  { name: 'var', minAccuracy: 0.75 },
+  { name: 'cart', minAccuracy: 0.75 },
+  { name: 'flexvar', minAccuracy: 0.625 },
 ];
 
 for (const method of SCALE_METHODS) {
@@ -107,8 +105,6 @@ for (const method of SCALE_METHODS) {
         disposeAll(a, again, b);
       });
     });
-
-    if (!method.edits) return;
 
     it('editImages in-painting: the kept half’s tokens are the image’s own; pixels away from the hole stay the reconstruction', async () => {
       const { tokenizer, generator } = model;
