@@ -39,6 +39,7 @@ const EXPECTED_EXPORT: Record<string, string> = {
   '@nextdetail/tokenizers/node': 'fromPretrained',
   '@nextdetail/eval': 'frechetDistance',
   '@nextdetail/eval/node': 'listImageFiles',
+  '@nextdetail/samplers': 'generate',
 };
 
 function run(cmd: string, args: string[], cwd: string): { status: number | null; output: string } {
