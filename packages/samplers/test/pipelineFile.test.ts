@@ -13,7 +13,7 @@ import { NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { backendName, expectNoLeaks } from '../../../test/backend';
 import { nvgTokenizerSource, TINY_VAR_TOKENIZER, tinyNvgQuantizerSource, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
 import { disposePipeline, generate, loadPipeline, type Pipeline, type PipelineParts, writePipeline } from '../src/index';
-import { planIds } from './pipelines';
+import { planIds, TINY_NVG_STAGES, TINY_NVG_VAE, tinyNvgConfig } from './pipelines';
 
 // A pipeline file round trip: the loaded tokenizer and generator generate exactly what the written ones do.
 
@@ -96,33 +96,9 @@ describe(`pipeline files [${backendName()}]`, () => {
   }
 
   it('nvg: the NVGformer and the autoencoder round-trip, generation identical from the same seed', async () => {
-    const stages = 5;
-    const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
-    const tokenizerStateDict = await sourceBytes(nvgTokenizerSource(vae, tinyNvgQuantizerSource(stages)));
-    const generator = await NvgGenerator.init(
-      {
-        width: 32,
-        depth: 1,
-        heads: 1,
-        headDim: 32,
-        mlpHidden: 64,
-        structureWidth: 32,
-        structureDepth: 1,
-        structureHeads: 1,
-        structureHeadDim: 32,
-        structureMlpHidden: 64,
-        cvae: 4,
-        vocabSize: 16,
-        numClasses: 10,
-        stages,
-        positions: 16,
-        structureBits: 4,
-        structureStages: 3,
-        timeEmbedDim: 16,
-        ropeAxes: 7,
-      },
-      new RandomGenerator(2),
-    );
+    const vae = TINY_NVG_VAE;
+    const tokenizerStateDict = await sourceBytes(nvgTokenizerSource(vae, tinyNvgQuantizerSource(TINY_NVG_STAGES)));
+    const generator = await NvgGenerator.init(tinyNvgConfig({ latentChannels: vae.embedDim, vocabSize: 16 }), new RandomGenerator(2));
     const bytes = await writePipeline({
       method: 'nvg',
       tokenizerStateDict,
@@ -135,7 +111,7 @@ describe(`pipeline files [${backendName()}]`, () => {
     if (loaded.method !== 'nvg') throw new Error(`loaded a ${loaded.method} pipeline`);
     expect(loaded.generator.config).toEqual(generator.config);
     const options = { labels: [1], seed: 3, topK: 4, structureSteps: 2 };
-    const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(vae, tinyNvgQuantizerSource(stages)), { vae });
+    const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(vae, tinyNvgQuantizerSource(TINY_NVG_STAGES)), { vae });
     const a = await generate(tokenizer, generator, options);
     const b = await generate(loaded.tokenizer, loaded.generator, options);
     expect(await planIds(b.plan)).toEqual(await planIds(a.plan));

@@ -11,7 +11,7 @@ import {
   VarTokenizer,
   varTokenizerConfigFromReference,
 } from '@nextdetail/tokenizers';
-import { FlexVarGenerator, type NvgConfig, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
+import { FlexVarGenerator, type NvgConfig, nvgConfigFor, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { RandomGenerator } from '@nextdetail/core';
 import { nvgTokenizerSource, syntheticSource, TINY_VAR_TOKENIZER, tinyNvgQuantizerSource, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
 
@@ -77,31 +77,28 @@ export async function tinyVarPipeline(cart?: { order: number }): Promise<{ token
  * smooth synthetic autoencoder, and a freshly initialised one-block NVGformer for 10 classes.
  */
 export async function tinyNvgPipeline(): Promise<{ tokenizer: NvgTokenizer; generator: NvgGenerator }> {
-  const stages = 5;
-  const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
-  const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(vae, tinyNvgQuantizerSource(stages)), { vae });
-  const config: NvgConfig = {
-    width: 32,
-    depth: 1,
-    heads: 1,
-    headDim: 32,
-    mlpHidden: 64,
-    structureWidth: 32,
-    structureDepth: 1,
-    structureHeads: 1,
-    structureHeadDim: 32,
-    structureMlpHidden: 64,
+  const tokenizer = await NvgTokenizer.fromStateDict(nvgTokenizerSource(TINY_NVG_VAE, tinyNvgQuantizerSource(TINY_NVG_STAGES)), { vae: TINY_NVG_VAE });
+  return { tokenizer, generator: await NvgGenerator.init(tinyNvgConfig(tokenizer), new RandomGenerator(0)) };
+}
+
+/** The tiny NVG pipeline's autoencoder and stage count. */
+export const TINY_NVG_VAE = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
+export const TINY_NVG_STAGES = 5;
+
+/** A one-block NVGformer for 10 classes over `tokenizer`'s latent and codes. */
+export function tinyNvgConfig(tokenizer: { latentChannels: number; vocabSize: number }): NvgConfig {
+  return nvgConfigFor({
+    stages: TINY_NVG_STAGES,
     cvae: tokenizer.latentChannels,
     vocabSize: tokenizer.vocabSize,
     numClasses: 10,
-    stages,
-    positions: 2 ** (stages - 1),
-    structureBits: stages - 1,
-    structureStages: stages - 2,
+    width: 32,
+    depth: 1,
+    heads: 1,
+    mlpRatio: 2,
+    structure: { width: 32, depth: 1, heads: 1 },
     timeEmbedDim: 16,
-    ropeAxes: stages + 2,
-  };
-  return { tokenizer, generator: await NvgGenerator.init(config, new RandomGenerator(0)) };
+  });
 }
 
 export async function labelsOf(file: SafetensorsFile): Promise<number[]> {

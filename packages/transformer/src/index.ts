@@ -45,7 +45,7 @@ export { NvgGenerator } from './nvg/nvgGenerator.js';
 export { nvgInitSource } from './nvg/nvgInit.js';
 export { NvgContentGenerator, type NvgContentInput } from './nvg/nvgContentGenerator.js';
 export { NvgStructureGenerator, type NvgStructureInput } from './nvg/nvgStructureGenerator.js';
-export { nvgConfigFromStateDict, nvgParameterShapes, type NvgConfig } from './nvg/nvgConfig.js';
+export { nvgConfigFor, nvgConfigFromStateDict, nvgParameterShapes, type NvgConfig, type NvgSizes } from './nvg/nvgConfig.js';
 export { ropeAxesDims, contentRopeIds, structureRopeIds, rotaryTable, type RotaryTable } from './nvg/structureAwareRope.js';
 export { timestepEmbedding } from './nvg/timestepEmbedding.js';
 export {

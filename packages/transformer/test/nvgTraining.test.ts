@@ -1,34 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RandomGenerator, ShapeError } from '@nextdetail/core';
-import type { NvgConfig } from '../src/nvg/nvgConfig.js';
+import { type NvgConfig, nvgConfigFor } from '../src/nvg/nvgConfig.js';
 import { NvgGenerator } from '../src/nvg/nvgGenerator.js';
 import { clusterTokens, logitNormalTimes, nvgContentLoss, NvgTrainer } from '../src/nvg/nvgTraining.js';
 import { structureBits } from '../../tokenizers/src/quantizer/structureBits.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
 // A five-stage NVGformer on a 4×4 latent (head width 32 = 8 + 2·4 + 8 + 8), small enough to train in seconds.
-const TINY: NvgConfig = {
-  width: 32,
-  depth: 1,
-  heads: 1,
-  headDim: 32,
-  mlpHidden: 64,
-  structureWidth: 32,
-  structureDepth: 1,
-  structureHeads: 1,
-  structureHeadDim: 32,
-  structureMlpHidden: 64,
+const TINY: NvgConfig = nvgConfigFor({
+  stages: 5,
   cvae: 4,
   vocabSize: 8,
   numClasses: 2,
-  stages: 5,
-  positions: 16,
-  structureBits: 4,
-  structureStages: 3,
+  width: 32,
+  depth: 1,
+  heads: 1,
+  mlpRatio: 2,
+  structure: { width: 32, depth: 1, heads: 1 },
   timeEmbedDim: 16,
-  ropeAxes: 7,
-};
+});
 
 describe(`NVG training steps [${backendName()}]`, () => {
   let generator: NvgGenerator;

@@ -1,4 +1,5 @@
-import { describeShape, InvalidArgumentError, ShapeError, type TensorSource } from '@nextdetail/core';
+import { checkNumber, describeShape, InvalidArgumentError, ShapeError, type TensorSource } from '@nextdetail/core';
+import { ropeAxesDims } from './structureAwareRope.js';
 
 /** The sizes of an NVGformer, all read from the shapes of its state dict. */
 export interface NvgConfig {
@@ -31,6 +32,80 @@ export interface NvgConfig {
   timeEmbedDim: number;
   /** Axes of the RoPE ids (identity, W structure bits, row, column). */
   ropeAxes: number;
+}
+
+/** The free choices of an NVGformer; `nvgConfigFor` derives the rest. */
+export interface NvgSizes {
+  /** Stages S; the latent has P = 2^(S − 1) positions. */
+  stages: number;
+  /** The tokenizer's latent channels and vocabulary. */
+  cvae: number;
+  vocabSize: number;
+  numClasses: number;
+  /** Content transformer. */
+  width: number;
+  depth: number;
+  heads: number;
+  /** MLP hidden width per unit of width, for both transformers (default 4). */
+  mlpRatio?: number;
+  /** Structure transformer (default: half the content width, the same depth, half the heads). */
+  structure?: { width: number; depth: number; heads: number };
+  /** Width of the sinusoidal flow-time embedding (default 256). */
+  timeEmbedDim?: number;
+}
+
+/**
+ * A complete NVGformer config from its free sizes, for training from scratch: P = 2^(S − 1) positions, W = S − 1
+ * structure bits, W + 3 RoPE axes, S − 2 structure-flow stages (no flow before the first split or after the last).
+ * Head widths must leave room for the structure-aware RoPE axes (see ropeAxesDims).
+ */
+// NVG paper §2.2 and App. A.4; reference digest §3.3
+export function nvgConfigFor(sizes: NvgSizes): NvgConfig {
+  const { stages, cvae, vocabSize, numClasses, width, depth, heads, mlpRatio = 4, timeEmbedDim = 256 } = sizes;
+  for (const [name, value, min] of [
+    ['stages', stages, 3],
+    ['cvae', cvae, 1],
+    ['vocabSize', vocabSize, 1],
+    ['numClasses', numClasses, 1],
+    ['width', width, 1],
+    ['depth', depth, 1],
+    ['heads', heads, 1],
+    ['timeEmbedDim', timeEmbedDim, 2],
+  ] as const) {
+    checkNumber(value, `sizes.${name}`, { integer: true, min });
+  }
+  checkNumber(mlpRatio, 'sizes.mlpRatio', { min: 0, exclusiveMin: true });
+  const structure = sizes.structure ?? { width: width / 2, depth, heads: Math.max(1, heads / 2) };
+  const headWidth = (w: number, h: number, argument: string) => {
+    if (!Number.isInteger(w / h)) throw new InvalidArgumentError(argument, 'a width that is a multiple of the heads', `width ${w}, ${h} heads`);
+    ropeAxesDims(w / h, stages - 1);
+    return w / h;
+  };
+  const mlp = (w: number, argument: string) => {
+    if (!Number.isInteger(w * mlpRatio)) throw new InvalidArgumentError(argument, 'an integer hidden width width·mlpRatio', `${w}·${mlpRatio}`);
+    return w * mlpRatio;
+  };
+  return {
+    width,
+    depth,
+    heads,
+    headDim: headWidth(width, heads, 'sizes.heads'),
+    mlpHidden: mlp(width, 'sizes.mlpRatio'),
+    structureWidth: structure.width,
+    structureDepth: structure.depth,
+    structureHeads: structure.heads,
+    structureHeadDim: headWidth(structure.width, structure.heads, 'sizes.structure'),
+    structureMlpHidden: mlp(structure.width, 'sizes.mlpRatio'),
+    cvae,
+    vocabSize,
+    numClasses,
+    stages,
+    positions: 2 ** (stages - 1),
+    structureBits: stages - 1,
+    structureStages: stages - 2,
+    timeEmbedDim,
+    ropeAxes: stages + 2,
+  };
 }
 
 /** Every state-dict name (without the prefix) an NVGformer of `config` has, with its PyTorch shape. */
