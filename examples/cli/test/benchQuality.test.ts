@@ -1,35 +1,16 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usageError } from './runCli';
+import { nextdetailAsync as nextdetail, usageError } from './runCli';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 // One scale-wise method and NVG keep the run near a minute; the four methods share these code paths.
 const METHODS = ['var', 'nvg'];
 
-type Result = { status: number | null; stdout: string; stderr: string };
-
-/** Runs the CLI without blocking the event loop (a blocked test worker misses vitest's RPC deadlines). */
-function nextdetail(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 let dir: string;
 beforeAll(() => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first (npx turbo run build)`);
   dir = mkdtempSync(join(tmpdir(), 'nextdetail-bench-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

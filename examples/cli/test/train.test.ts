@@ -1,5 +1,4 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,28 +7,15 @@ import { readSafetensors, useBackend } from '@nextdetail/core';
 import { disposePipeline, loadPipeline } from '@nextdetail/samplers';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliResult, nextdetailAsync as nextdetail } from './runCli';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 // The tiny preset on a dozen Fashion-MNIST images: 3 steps per epoch, 2 steps in all — seconds per run on wasm.
 const SMALL_RUN = ['--preset', 'tiny', '--steps', '2', '--batch', '4', '--limit', '12', '--backend', 'wasm'];
 const METHODS = ['var', 'cart', 'flexvar', 'nvg'] as const;
 
-type Result = { status: number | null; stdout: string; stderr: string };
 
-/** Runs the CLI without blocking the event loop (a blocked test worker misses vitest's RPC deadlines). */
-function nextdetail(...args: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-function expectOk(r: Result): void {
+function expectOk(r: CliResult): void {
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
 }

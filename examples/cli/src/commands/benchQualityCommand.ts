@@ -7,6 +7,7 @@ import { QUALITY_METRICS, type EvalReport, type MethodResult, type QualityResult
 import { qualityTable } from '../bench/qualityTable.js';
 import { runSubcommand } from '../bench/runSubcommand.js';
 import { numberArgument } from '../numberArgument.js';
+import { checkPositiveInteger } from '../positiveInteger.js';
 import { encodePng } from '../png.js';
 import { barChart } from '../render/barChart.js';
 import { METHODS, PRESET_SIZES, PRESETS, type PresetName } from '../train/presets.js';
@@ -56,9 +57,6 @@ export function benchQualityCommand(): Command {
     .action((flags: BenchFlags) => runBenchQuality(flags));
 }
 
-function positiveInteger(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(flag, 'a positive integer', String(value));
-}
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();
@@ -79,7 +77,7 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     [flags.realCount, '--real-count'],
     [flags.batchSize, '--batch-size'],
   ] as const) {
-    positiveInteger(value, flag);
+    checkPositiveInteger(value, flag);
   }
   if (flags.count < 2) throw new InvalidArgumentError('--count', 'at least 2 images', String(flags.count));
   const defaults = PRESET_SIZES[flags.preset].defaults;

@@ -17,6 +17,7 @@ import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
+import { checkPositiveInteger } from '../positiveInteger.js';
 import { progressBar } from '../progress/progressBar.js';
 
 interface EvalFlags extends SamplingFlags {
@@ -60,9 +61,6 @@ export function evalCommand(): Command {
     });
 }
 
-function positiveInteger(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(flag, 'a positive integer', String(value));
-}
 
 async function runEval(flags: EvalFlags): Promise<void> {
   const started = performance.now();
@@ -70,11 +68,11 @@ async function runEval(flags: EvalFlags): Promise<void> {
   if ((flags.fake === undefined) === (flags.model === undefined)) {
     throw new InvalidArgumentError('--fake', 'either --fake <folder> or --model <pipeline> (exactly one)', flags.fake ? 'both' : 'neither');
   }
-  positiveInteger(flags.realCount, '--real-count');
-  positiveInteger(flags.fakeCount, '--fake-count');
+  checkPositiveInteger(flags.realCount, '--real-count');
+  checkPositiveInteger(flags.fakeCount, '--fake-count');
   if (flags.fakeCount !== undefined && flags.fake === undefined) throw new InvalidArgumentError('--fake-count', 'to go with --fake', `--model ${flags.model}`);
-  positiveInteger(flags.count, '--count');
-  positiveInteger(flags.batchSize, '--batch-size');
+  checkPositiveInteger(flags.count, '--count');
+  checkPositiveInteger(flags.batchSize, '--batch-size');
   if (flags.count < 2) throw new InvalidArgumentError('--count', 'at least 2 images', String(flags.count));
   const fakeOut = flags.fakeOut === undefined ? undefined : await outputPath(flags.fakeOut, '--fake-out', { file: false });
   const real = await loadImageSet(flags.real, '--real', flags.realCount);

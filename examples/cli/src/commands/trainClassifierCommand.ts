@@ -3,11 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
-import { FashionClassifier } from '../classifier/fashionClassifier.js';
 import { accuracy, trainClassifier } from '../classifier/trainClassifier.js';
 import { progressBar } from '../progress/progressBar.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '../data/fashionMnist.js';
 import { numberArgument } from '../numberArgument.js';
+import { checkPositiveInteger } from '../positiveInteger.js';
 
 interface TrainClassifierFlags {
   out: string;
@@ -21,9 +21,6 @@ interface TrainClassifierFlags {
   backend?: string;
 }
 
-function positiveInteger(value: number, flag: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(flag, 'a positive integer', String(value));
-}
 
 export function trainClassifierCommand(): Command {
   return new Command('train-classifier')
@@ -41,10 +38,10 @@ export function trainClassifierCommand(): Command {
 }
 
 async function runTrainClassifier(flags: TrainClassifierFlags): Promise<void> {
-  positiveInteger(flags.epochs, '--epochs');
-  positiveInteger(flags.batchSize, '--batch-size');
-  if (flags.limit !== undefined) positiveInteger(flags.limit, '--limit');
-  if (flags.testLimit !== undefined) positiveInteger(flags.testLimit, '--test-limit');
+  checkPositiveInteger(flags.epochs, '--epochs');
+  checkPositiveInteger(flags.batchSize, '--batch-size');
+  checkPositiveInteger(flags.limit, '--limit');
+  checkPositiveInteger(flags.testLimit, '--test-limit');
   if (!Number.isInteger(flags.seed)) throw new InvalidArgumentError('--seed', 'an integer', String(flags.seed));
   if (!(flags.lr > 0)) throw new InvalidArgumentError('--lr', 'a positive number', String(flags.lr));
   const started = performance.now();

@@ -1,23 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { writePipeline } from '@nextdetail/samplers';
 import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
-import { batchTensors } from '../data/labelledImages.js';
 import { encodePng } from '../png.js';
 import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
 import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
-import { loadRunState, type RunProgress, saveRunState } from '../train/runState.js';
+import { loadRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';
 import { readTokenizerFile } from '../train/tokenizerFile.js';
 import { loadTokenizer } from '../train/tokenizerSetup.js';
 import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
-import { batchIndices, loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
-import { finalLosses, runTrainingLoop } from '../train/trainingLoop.js';
+import { loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
+import { runTrainingLoop, trainingRecord, trainingSeconds } from '../train/trainingLoop.js';
 
 const COMMAND = 'train';
 export const PIPELINE_FILE = 'model.safetensors';
@@ -76,32 +74,19 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
     const perClass = settings.preset === 'tiny' ? 2 : 4;
     const done = await runTrainingLoop({
       label: `${method} generator`,
+      command: COMMAND,
+      settings,
+      out,
+      data,
       start,
       total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
-      perEpoch,
       losses,
-      step: async (step) => {
-        const indices = batchIndices(data.count, settings.batch, settings.seed, step);
-        const { images_BHWC, labels_B } = batchTensors(data, indices);
-        try {
-          return await run.step(step, images_BHWC, indices.map((n) => data.labels[n]!));
-        } finally {
-          tf.dispose([images_BHWC, labels_B]);
-        }
-      },
-      save: async (stepsDone) => {
-        const progress: RunProgress<Settings> = {
-          command: COMMAND,
-          settings,
-          step: stepsDone,
-          totalSteps: total,
-          losses,
-          seconds: previousSeconds + (performance.now() - started) / 1000,
-        };
-        await saveRunState(out, await run.trainingState(), progress);
-      },
+      previousSeconds,
+      started,
+      step: (step, images_BHWC, labels) => run.step(step, images_BHWC, labels),
+      trainingState: () => run.trainingState(),
       epochEnd: async (epoch) => {
         const grid = await sampleGrid(tokenizer, run.generator, data.classNames, { perClass, seed: settings.seed });
         await writeFile(join(out, `samples-epoch-${epoch}.png`), encodePng(grid));
@@ -112,18 +97,8 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
       console.log(`stopped         at step ${done} of ${total}; continue with: ${reproduce} --resume`);
       return;
     }
-    const seconds = previousSeconds + (performance.now() - started) / 1000;
-    const training = {
-      command: reproduce,
-      tokenizerTraining: tokenizerFile.info.training,
-      dataset: settings.data ?? 'Fashion-MNIST',
-      images: data.count,
-      steps: total,
-      wallSeconds: Math.round(seconds),
-      finalLosses: finalLosses(losses),
-      date: new Date().toISOString(),
-      backend: tf.getBackend(),
-    };
+    const seconds = trainingSeconds(previousSeconds, started);
+    const training = { ...trainingRecord(reproduce, settings, data.count, total, seconds, losses), tokenizerTraining: tokenizerFile.info.training };
     const bytes = await writePipeline({
       method,
       tokenizerStateDict: tokenizerFile.bytes,

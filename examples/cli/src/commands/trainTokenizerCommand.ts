@@ -10,12 +10,12 @@ import { rastersFromImages } from '../render/imageRasters.js';
 import { labelledGrid, tileScale } from '../render/labelledGrid.js';
 import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
-import { loadRunState, type RunProgress, saveRunState } from '../train/runState.js';
+import { loadRunState } from '../train/runState.js';
 import { createTokenizerTrainer, loadTokenizer, tokenizerSetup } from '../train/tokenizerSetup.js';
 import { writeTokenizerFile } from '../train/tokenizerFile.js';
 import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
-import { batchIndices, loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
-import { finalLosses, runTrainingLoop } from '../train/trainingLoop.js';
+import { loadTrainingData } from '../train/trainingData.js';
+import { runTrainingLoop, trainingRecord, trainingSeconds } from '../train/trainingLoop.js';
 
 const COMMAND = 'train-tokenizer';
 export const TOKENIZER_FILE = 'tokenizer.safetensors';
@@ -46,7 +46,6 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
   const total = totalSteps(settings, data.count);
-  const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const reproduce = reproduceCommand(COMMAND, settings, out);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} tokenizer, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
@@ -60,53 +59,30 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
     const previousSeconds = resumed?.progress.seconds ?? 0;
     const done = await runTrainingLoop({
       label: `${method} tokenizer`,
+      command: COMMAND,
+      settings,
+      out,
+      data,
       start,
       total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
-      perEpoch,
       losses,
-      step: async (step) => {
-        const { images_BHWC, labels_B } = batchTensors(data, batchIndices(data.count, settings.batch, settings.seed, step));
-        try {
-          const report = await trainer.step(images_BHWC);
-          return { total: report.loss.total, reconstruction: report.loss.reconstruction, vq: report.loss.vq };
-        } finally {
-          tf.dispose([images_BHWC, labels_B]);
-        }
+      previousSeconds,
+      started,
+      step: async (_, images_BHWC) => {
+        const report = await trainer.step(images_BHWC);
+        return { total: report.loss.total, reconstruction: report.loss.reconstruction, vq: report.loss.vq };
       },
-      save: async (stepsDone) => {
-        const progress: RunProgress<TrainSettings> = {
-          command: COMMAND,
-          settings,
-          step: stepsDone,
-          totalSteps: total,
-          losses,
-          seconds: previousSeconds + (performance.now() - started) / 1000,
-        };
-        await saveRunState(out, await trainer.trainingState(), progress);
-      },
+      trainingState: () => trainer.trainingState(),
     });
     await writeFile(join(out, 'loss.png'), encodePng(lossPlot(losses)));
     if (done < total) {
       console.log(`stopped         at step ${done} of ${total}; continue with: ${reproduce} --resume`);
       return;
     }
-    const seconds = previousSeconds + (performance.now() - started) / 1000;
-    const info = {
-      classNames: data.classNames,
-      imageSize: settings.imageSize,
-      training: {
-        command: reproduce,
-        dataset: settings.data ?? 'Fashion-MNIST',
-        images: data.count,
-        steps: total,
-        wallSeconds: Math.round(seconds),
-        finalLosses: finalLosses(losses),
-        date: new Date().toISOString(),
-        backend: tf.getBackend(),
-      },
-    };
+    const seconds = trainingSeconds(previousSeconds, started);
+    const info = { classNames: data.classNames, imageSize: settings.imageSize, training: trainingRecord(reproduce, settings, data.count, total, seconds, losses) };
     const bytes = await writeTokenizerFile(await trainer.checkpoint(), { method, tokenizerConfig: setup.tokenizerConfig, info });
     await writeFile(join(out, TOKENIZER_FILE), bytes);
     await writeFile(join(out, 'reconstructions.png'), encodePng(await reconstructionGrid(method, bytes, setup.tokenizerConfig, data)));

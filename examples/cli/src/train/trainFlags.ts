@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
+import { checkPositiveInteger } from '../positiveInteger.js';
 import { checkChoice, type PresetName, PRESETS, PRESET_SIZES } from './presets.js';
 import { stepsPerEpoch } from './trainingData.js';
 
@@ -57,9 +58,6 @@ export function addTrainFlags(command: Command, defaultOut: string): Command {
     .option('--backend <list>', 'tfjs backends to try in order, e.g. "wasm,cpu" (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)');
 }
 
-function positiveInteger(value: number | undefined, flag: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(flag, 'a positive integer', String(value));
-}
 
 /** Checks the flags that do not depend on the data and fills in the preset's defaults. */
 export function resolveSettings(flags: TrainFlags, method: string, methods: readonly string[], generator: boolean): TrainSettings {
@@ -74,7 +72,7 @@ export function resolveSettings(flags: TrainFlags, method: string, methods: read
     [flags.stopAt, '--stop-at'],
     [flags.imageSize, '--image-size'],
   ] as const) {
-    positiveInteger(value, flag);
+    checkPositiveInteger(value, flag);
   }
   if (flags.steps !== undefined && flags.epochs !== undefined) throw new InvalidArgumentError('--epochs', 'not to be given with --steps', `--steps ${flags.steps}`);
   if (!Number.isInteger(flags.seed) || flags.seed < 0) throw new InvalidArgumentError('--seed', 'a non-negative integer', String(flags.seed));
