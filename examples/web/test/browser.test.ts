@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { RandomGenerator, useBackend } from '@nextdetail/core';
 import { writePipeline } from '@nextdetail/samplers';
 import { NvgTokenizerTrainer, VarTokenizerTrainer } from '@nextdetail/tokenizers';
-import { NvgGenerator, VarGenerator } from '@nextdetail/transformer';
+import { nvgConfigFor, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,30 +54,19 @@ async function tinyNvgPipeline(): Promise<Uint8Array> {
   await useBackend('cpu');
   const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
   const trainer = NvgTokenizerTrainer.create({ vae, vocabSize: 16, latentSize: [4, 4] }, { seed: 3 });
-  const generator = await NvgGenerator.init(
-    {
-      width: 32,
-      depth: 1,
-      heads: 1,
-      headDim: 32,
-      mlpHidden: 64,
-      structureWidth: 32,
-      structureDepth: 1,
-      structureHeads: 1,
-      structureHeadDim: 32,
-      structureMlpHidden: 64,
-      cvae: 4,
-      vocabSize: 16,
-      numClasses: CLASS_NAMES.length,
-      stages: 5,
-      positions: 16,
-      structureBits: 4,
-      structureStages: 3,
-      timeEmbedDim: 16,
-      ropeAxes: 7,
-    },
-    new RandomGenerator(4),
-  );
+  const config = nvgConfigFor({
+    stages: 5,
+    cvae: 4,
+    vocabSize: 16,
+    numClasses: CLASS_NAMES.length,
+    width: 32,
+    depth: 1,
+    heads: 1,
+    mlpRatio: 2,
+    structure: { width: 32, depth: 1, heads: 1 },
+    timeEmbedDim: 16,
+  });
+  const generator = await NvgGenerator.init(config, new RandomGenerator(4));
   try {
     return await writePipeline({
       method: 'nvg',

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TensorSource } from '@nextdetail/core';
+import { type TensorSource, writeSafetensors } from '@nextdetail/core';
 import { readSafetensorsFile, type SafetensorsFile } from '@nextdetail/core/node';
 import {
   CartTokenizer,
@@ -10,10 +10,12 @@ import {
   NvgTokenizer,
   VarTokenizer,
   varTokenizerConfigFromReference,
+  type VarTokenizerConfig,
 } from '@nextdetail/tokenizers';
 import { FlexVarGenerator, type NvgConfig, nvgConfigFor, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { RandomGenerator } from '@nextdetail/core';
-import { nvgTokenizerSource, syntheticSource, TINY_VAR_TOKENIZER, tinyNvgQuantizerSource, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
+import type { PipelineInfo, PipelineMethod, PipelineParts } from '../src/index';
+import { normals, nvgTokenizerSource, syntheticSource, TINY_VAR_TOKENIZER, tinyNvgQuantizerSource, tinyVarTokenizerSource } from '../../tokenizers/test/helpers';
 
 // Complete pipelines built from the reference fixtures (random weights), shared by the samplers tests.
 
@@ -60,7 +62,7 @@ export async function flexVarPipeline(file: SafetensorsFile): Promise<{ tokenize
  * tokenizer's whole schedule. With `order` the tokenizer is CART's (base maps, then full-resolution detail maps).
  */
 export async function tinyVarPipeline(cart?: { order: number }): Promise<{ tokenizer: VarTokenizer | CartTokenizer; generator: VarGenerator }> {
-  const config = { ...TINY_VAR_TOKENIZER, quantizer: { ...TINY_VAR_TOKENIZER.quantizer, patchNums: [1, 2, 3, 4] } };
+  const config = TINY_VAR_PIPELINE_TOKENIZER;
   const tokenizer = cart
     ? await CartTokenizer.fromStateDict(tinyVarTokenizerSource(), { ...config, order: cart.order })
     : await VarTokenizer.fromStateDict(tinyVarTokenizerSource(), config);
@@ -114,4 +116,48 @@ export async function planIds(plan: { steps: { idx_Bl: tf.Tensor }[] }): Promise
 
 export function disposePlan(plan: { steps: { idx_Bl: tf.Tensor }[] }): void {
   tf.dispose(plan.steps.map((s) => s.idx_Bl));
+}
+
+/** A tensor source serialised as safetensors bytes, the form `writePipeline` takes a tokenizer state dict in. */
+export async function sourceBytes(source: TensorSource): Promise<Uint8Array> {
+  const tensors = Object.fromEntries(await Promise.all(source.keys().map(async (k) => [k, await source.tensor(k)] as const)));
+  try {
+    return await writeSafetensors(tensors);
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+}
+
+/** The tiny VAR tokenizer's config over the schedule 1, 2, 3, 4. */
+export const TINY_VAR_PIPELINE_TOKENIZER: VarTokenizerConfig = { ...TINY_VAR_TOKENIZER, quantizer: { ...TINY_VAR_TOKENIZER.quantizer, patchNums: [1, 2, 3, 4] } };
+
+/**
+ * `writePipeline`'s parts for a tiny pipeline of every method (8 × 8 images, 16 codes, one transformer block, 10
+ * classes): the synthetic tokenizers of the tokenizer tests (CART of order 1) and a generator initialised from `seed`.
+ * The caller disposes the generator.
+ */
+export async function tinyPipelineParts(method: PipelineMethod, info: PipelineInfo, seed: number): Promise<PipelineParts> {
+  const rng = new RandomGenerator(seed);
+  if (method === 'var' || method === 'cart') {
+    const patchNums = method === 'cart' ? [1, 2, 3, 4, 4] : [1, 2, 3, 4];
+    const generator = await VarGenerator.init({ depth: 1, width: 32, heads: 1, numClasses: 10, vocabSize: 16, latentChannels: 4, patchNums }, rng);
+    const tokenizerConfig = method === 'cart' ? { ...TINY_VAR_PIPELINE_TOKENIZER, order: 1 } : TINY_VAR_PIPELINE_TOKENIZER;
+    return { method, tokenizerStateDict: await sourceBytes(tinyVarTokenizerSource()), tokenizerConfig, generator, info } as PipelineParts;
+  }
+  if (method === 'flexvar') {
+    const vae: FlexVaeConfig = { ch: 32, chMult: [1, 2], numResBlocks: 1, zChannels: 8, codebookEmbedDim: 4 };
+    const shapes = Object.fromEntries(Object.entries(FlexVae.stateDictSpec(vae)).map(([k, p]) => [k, [...p.shape]]));
+    const cnn = syntheticSource(shapes, 0.1);
+    const key = 'quantize.embedding.weight';
+    const source: TensorSource = {
+      keys: () => [...cnn.keys(), key],
+      info: (n) => (n === key ? { dtype: 'F32', shape: [16, 4] } : cnn.info(n)),
+      tensor: async (n) => (n === key ? tf.tensor2d(normals(64, 9), [16, 4]) : cnn.tensor(n)),
+    };
+    const generator = await FlexVarGenerator.init({ depth: 1, width: 32, heads: 1, numClasses: 10, vocabSize: 16, latentChannels: 4, positionSide: 8 }, rng);
+    return { method, tokenizerStateDict: await sourceBytes(source), tokenizerConfig: { vae, patchNums: [1, 2, 3, 4] }, generator, info } as PipelineParts;
+  }
+  const generator = await NvgGenerator.init(tinyNvgConfig({ latentChannels: TINY_NVG_VAE.embedDim, vocabSize: 16 }), rng);
+  const tokenizerStateDict = await sourceBytes(nvgTokenizerSource(TINY_NVG_VAE, tinyNvgQuantizerSource(TINY_NVG_STAGES)));
+  return { method, tokenizerStateDict, tokenizerConfig: { vae: TINY_NVG_VAE }, generator, info } as PipelineParts;
 }

@@ -14,10 +14,7 @@ export interface ImageMetrics {
 
 /** FID, KID and precision/recall of `fake` against `real` features; KID's subsets are drawn from `seed`. */
 export async function imageMetrics(real: FeatureMatrix, fake: FeatureMatrix, seed: number): Promise<ImageMetrics> {
-  // FID is symmetric. With fewer samples than dimensions the library takes a Gram route whose eigenproblem is
-  // n1 × n1 for its first set: the smaller set first keeps it small and of full rank (a 300 × 300 Gram matrix of rank
-  // 20 can stall its QL iteration).
-  const { fid } = fake.rows < real.rows ? frechetDistanceFromFeatures(fake, real) : frechetDistanceFromFeatures(real, fake);
+  const { fid } = frechetDistanceFromFeatures(real, fake);
   const subsetSize = Math.min(1000, real.rows, fake.rows);
   const kid = await kernelInceptionDistance(real, fake, new RandomGenerator(seed), { subsets: 100, subsetSize });
   const { precision, recall } = await precisionRecall(real, fake, { k: Math.min(3, real.rows - 1, fake.rows - 1) });

@@ -1,7 +1,7 @@
 import { RandomGenerator } from '@nextdetail/core';
 import type { PipelineMethod } from '@nextdetail/samplers';
 import type { NvgTokenizer, Tokenizer } from '@nextdetail/tokenizers';
-import { type FlexVarConfig, FlexVarGenerator, type NvgConfig, NvgGenerator, type VarConfig, VarGenerator } from '@nextdetail/transformer';
+import { type FlexVarConfig, FlexVarGenerator, type NvgConfig, nvgConfigFor, NvgGenerator, type VarConfig, VarGenerator } from '@nextdetail/transformer';
 import type { Preset } from './presets.js';
 
 /** A method's generator config for `tokenizer`, at the preset's transformer sizes. */
@@ -18,28 +18,17 @@ export function generatorConfig(method: PipelineMethod, preset: Preset, tokenize
       return { ...common, positionSide: schedule[schedule.length - 1]!.size[0] };
     case 'nvg': {
       const stages = (tokenizer as NvgTokenizer).stages;
-      const s = preset.nvgStructure;
-      return {
-        width,
-        depth,
-        heads,
-        headDim: width / heads,
-        mlpHidden: 4 * width,
-        structureWidth: s.width,
-        structureDepth: s.depth,
-        structureHeads: s.heads,
-        structureHeadDim: s.width / s.heads,
-        structureMlpHidden: 4 * s.width,
+      return nvgConfigFor({
+        stages,
         cvae: tokenizer.latentChannels,
         vocabSize: tokenizer.vocabSize,
         numClasses,
-        stages,
-        positions: 2 ** (stages - 1),
-        structureBits: stages - 1,
-        structureStages: stages - 2,
+        width,
+        depth,
+        heads,
+        structure: preset.nvgStructure,
         timeEmbedDim: 16,
-        ropeAxes: stages + 2,
-      };
+      });
     }
   }
 }
