@@ -41,7 +41,7 @@ const gen = await import('@nextdetail/transformer');
 // The dataset module has no runtime imports: its transpiled text loads as a data: URL.
 const datasetSource = await readFile(new URL('../test/trained/shapesDataset.ts', import.meta.url), 'utf8');
 const { code } = await transform(datasetSource, { loader: 'ts', format: 'esm' });
-const { shapesDataset, SHAPE_CLASSES } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+const { shapesDataset, SHAPE_CLASSES, SHAPE_IMAGE_SIZE } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
 
 await useBackend(opt.backend);
 tf.env().set('IS_TEST', true);
@@ -384,15 +384,20 @@ for (const method of opt.methods.split(',')) {
   const tensors = {};
   for (const [name, raw] of Object.entries(result.tokenizer)) tensors[`tokenizer.${name}`] = raw;
   for (const [name, raw] of Object.entries(toHalf(result.generator))) tensors[`generator.${name}`] = raw;
+  // The layout and metadata of a pipeline file (samplers' writePipeline), written here directly to keep F16 weights.
+  const training = {
+    dataset: { module: 'test/trained/shapesDataset.ts', seed: SEED, size: DATASET_SIZE, classes: SHAPE_CLASSES },
+    training: { backend: tf.getBackend(), tokenizer: method === 'cart' ? { ...TOKENIZER, steps: Number(opt['cart-tokenizer-steps']) } : TOKENIZER, generator: method === 'nvg' ? { ...GENERATOR, ...NVG_TRAINING } : GENERATOR, seed: SEED },
+    losses: result.losses,
+    wallSeconds: Math.round(wallSeconds),
+  };
   const metadata = {
-    kind: 'nextdetail_tiny_trained',
+    format: 'pt',
+    kind: 'nextdetail-pipeline',
     method,
-    dataset: JSON.stringify({ module: 'test/trained/shapesDataset.ts', seed: SEED, size: DATASET_SIZE, classes: SHAPE_CLASSES }),
     tokenizer_config: JSON.stringify(result.tokenizerConfig),
     generator_config: JSON.stringify(result.generatorConfig),
-    training: JSON.stringify({ backend: tf.getBackend(), tokenizer: method === 'cart' ? { ...TOKENIZER, steps: Number(opt['cart-tokenizer-steps']) } : TOKENIZER, generator: method === 'nvg' ? { ...GENERATOR, ...NVG_TRAINING } : GENERATOR, seed: SEED }),
-    losses: JSON.stringify(result.losses),
-    wall_seconds: wallSeconds.toFixed(0),
+    info: JSON.stringify({ classNames: SHAPE_CLASSES, imageSize: SHAPE_IMAGE_SIZE, training }),
   };
   const bytes = await writeSafetensors(tensors, metadata);
   const path = `${opt.out.replace(/\/?$/, '/')}${method}.safetensors`;
