@@ -5,17 +5,14 @@ import { Command, Option } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { describeBackend, startBackend } from '../backend.js';
 import { selectClasses } from '../generation/classLabels.js';
-import { disposeGeneration } from '../generation/disposeGeneration.js';
-import { maskedEdit, reconstruct, repeatImage, scalePipeline } from '../generation/editImage.js';
+import { runMaskedEdit, scalePipeline } from '../generation/editImage.js';
 import { keepMask } from '../generation/editMask.js';
-import { greyedOut, regionErrors, writeEditOutputs } from '../generation/editOutputs.js';
-import { imagesFromRasters, rastersFromImages } from '../render/imageRasters.js';
+import { imagesFromRasters } from '../render/imageRasters.js';
 import { integerList } from '../generation/integerList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
-import { stepProgressBar } from '../progress/stepProgressBar.js';
 import { numberArgument } from '../numberArgument.js';
 
 interface InpaintFlags extends SamplingFlags {
@@ -80,43 +77,18 @@ async function runInpaint(flags: InpaintFlags): Promise<void> {
     held.push(keep_HW);
     const image_1HWC = imagesFromRasters([input], size);
     held.push(image_1HWC);
-    const B = selection.labels.length;
-    const images_BHWC = repeatImage(image_1HWC, B);
-    const keep_BHW = tf.tidy(() => tf.tile(tf.expandDims(keep_HW, 0), [B, 1, 1]) as tf.Tensor3D);
-    held.push(images_BHWC, keep_BHW);
-    const reconstruction_1HWC = await reconstruct(pipeline, image_1HWC);
-    held.push(reconstruction_1HWC);
-    const steps = pipeline.tokenizer.schedule().length;
-    const bar = stepProgressBar('in-painting', steps);
-    const generation = await maskedEdit(pipeline, {
-      labels: selection.labels,
-      seed: flags.seed,
-      cfg: flags.cfg ?? 1.5,
-      ...(flags.topK === undefined ? {} : { topK: flags.topK }),
-      ...(flags.topP === undefined ? {} : { topP: flags.topP }),
-      ...(flags.temperature === undefined ? {} : { temperature: flags.temperature }),
-      ...(flags.forcedTokens === undefined ? {} : { forcedTokens: flags.forcedTokens }),
-      images_BHWC,
-      keep_BHW,
-      progress: ({ step, size: grid }) => bar.update(step, grid.join('×')),
-    }).finally(() => bar.stop());
-    try {
-      const results = await rastersFromImages(generation.images_BHWC);
-      const [reconstruction] = await rastersFromImages(reconstruction_1HWC);
-      const [original] = await rastersFromImages(image_1HWC);
-      const keep = (await keep_HW.data()) as Float32Array;
-      await writeEditOutputs({ out, sheet, names: selection.rows.map((r) => r.name), before: greyedOut(original!, keep), reconstruction: reconstruction!, results });
-      console.log(`image           ${flags.image} → ${size[0]}×${size[1]}`);
-      results.forEach((result, i) => {
-        const e = regionErrors(result, reconstruction!, keep);
-        const name = selection.rows[i]!.name;
-        console.log(`mean |result − reconstruction|  ${name}: kept ${e.kept.toFixed(4)}, regenerated ${e.generated.toFixed(4)}`);
-      });
-      console.log(`output          ${out}`);
-      console.log(`sheet           ${sheet} (input with the hole greyed | reconstruction | result)`);
-    } finally {
-      disposeGeneration(generation);
-    }
+    console.log(`image           ${flags.image} → ${size[0]}×${size[1]}`);
+    await runMaskedEdit({
+      pipeline,
+      flags,
+      selection,
+      image_1HWC,
+      keep_HW,
+      activity: 'in-painting',
+      out,
+      sheet,
+      sheetPanels: 'input with the hole greyed | reconstruction | result',
+    });
   } finally {
     tf.dispose(held);
     disposePipeline(pipeline);

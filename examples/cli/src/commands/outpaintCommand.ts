@@ -5,16 +5,13 @@ import { Command, Option } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { describeBackend, startBackend } from '../backend.js';
 import { selectClasses } from '../generation/classLabels.js';
-import { disposeGeneration } from '../generation/disposeGeneration.js';
-import { maskedEdit, reconstruct, repeatImage, scalePipeline } from '../generation/editImage.js';
-import { greyedOut, regionErrors, writeEditOutputs } from '../generation/editOutputs.js';
-import { imagesFromRasters, rastersFromImages } from '../render/imageRasters.js';
+import { runMaskedEdit, scalePipeline } from '../generation/editImage.js';
+import { imagesFromRasters } from '../render/imageRasters.js';
 import { integerList } from '../generation/integerList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';
 import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
-import { stepProgressBar } from '../progress/stepProgressBar.js';
 import { numberArgument } from '../numberArgument.js';
 import { sheetPathFor } from './inpaintCommand.js';
 
@@ -95,46 +92,24 @@ async function runOutpaint(flags: OutpaintFlags): Promise<void> {
     const selection = selectClasses(flags.class ?? ['none'], pipeline.info.classNames, 1);
     console.log(`backend         ${describeBackend(backend)}`);
     console.log(`model           ${pipeline.method}, ${pipeline.info.classNames.length} classes, ${s} px`);
-    const B = selection.labels.length;
     const image_1HWC = imagesFromRasters([input], [input.height, input.width]);
     held.push(image_1HWC);
     const pads: [number, number][] = [[offset[0], size[0] - input.height - offset[0]], [offset[1], size[1] - input.width - offset[1]]];
     const canvas_1HWC = tf.tidy(() => tf.pad(image_1HWC, [[0, 0], ...pads, [0, 0]]) as tf.Tensor4D);
     const keep_HW = tf.tidy(() => tf.pad(tf.ones([input.height, input.width]), pads) as tf.Tensor2D);
-    const canvas_BHWC = repeatImage(canvas_1HWC, B);
-    const keep_BHW = tf.tidy(() => tf.tile(tf.expandDims(keep_HW, 0), [B, 1, 1]) as tf.Tensor3D);
-    held.push(canvas_1HWC, keep_HW, canvas_BHWC, keep_BHW);
-    const reconstruction_1HWC = await reconstruct(pipeline, canvas_1HWC);
-    held.push(reconstruction_1HWC);
-    const bar = stepProgressBar('out-painting', pipeline.tokenizer.schedule().length);
-    const generation = await maskedEdit(pipeline, {
-      labels: selection.labels,
-      seed: flags.seed,
-      cfg: flags.cfg ?? 1.5,
-      ...(flags.topK === undefined ? {} : { topK: flags.topK }),
-      ...(flags.topP === undefined ? {} : { topP: flags.topP }),
-      ...(flags.temperature === undefined ? {} : { temperature: flags.temperature }),
-      ...(flags.forcedTokens === undefined ? {} : { forcedTokens: flags.forcedTokens }),
-      images_BHWC: canvas_BHWC,
-      keep_BHW,
-      progress: ({ step, size: grid }) => bar.update(step, grid.join('×')),
-    }).finally(() => bar.stop());
-    try {
-      const results = await rastersFromImages(generation.images_BHWC);
-      const [reconstruction] = await rastersFromImages(reconstruction_1HWC);
-      const [canvas] = await rastersFromImages(canvas_1HWC);
-      const keep = (await keep_HW.data()) as Float32Array;
-      await writeEditOutputs({ out, sheet, names: selection.rows.map((r) => r.name), before: greyedOut(canvas!, keep), reconstruction: reconstruction!, results });
-      console.log(`image           ${flags.image} (${input.height}×${input.width}) at ${offset.join(',')} on ${size.join('×')}`);
-      results.forEach((result, i) => {
-        const e = regionErrors(result, reconstruction!, keep);
-        console.log(`mean |result − reconstruction|  ${selection.rows[i]!.name}: kept ${e.kept.toFixed(4)}, regenerated ${e.generated.toFixed(4)}`);
-      });
-      console.log(`output          ${out}`);
-      console.log(`sheet           ${sheet} (canvas with the unknown part greyed | its reconstruction | result)`);
-    } finally {
-      disposeGeneration(generation);
-    }
+    held.push(canvas_1HWC, keep_HW);
+    console.log(`image           ${flags.image} (${input.height}×${input.width}) at ${offset.join(',')} on ${size.join('×')}`);
+    await runMaskedEdit({
+      pipeline,
+      flags,
+      selection,
+      image_1HWC: canvas_1HWC,
+      keep_HW,
+      activity: 'out-painting',
+      out,
+      sheet,
+      sheetPanels: 'canvas with the unknown part greyed | its reconstruction | result',
+    });
   } finally {
     tf.dispose(held);
     disposePipeline(pipeline);
