@@ -22,7 +22,7 @@ const shipped = existsSync(models) ? readdirSync(models).filter((f) => f.endsWit
 if (shipped.length === 0) console.log(`no shipped models in ${models} yet: only the decomposition demo runs`);
 for (const file of shipped) {
   const grid = join(out, file.replace(/\.safetensors$/, '.png'));
-  const seconds = cli('generate', '--model', join(models, file), '--per-class', '4', '--seed', '0', '--out', grid, ...backend);
+  const seconds = cli('generate', '--model', join(models, file), '--per-class', '4', '--seed', '0', '--cfg', '3', '--out', grid, ...backend);
   console.log(`${file}: 10 classes × 4 → ${grid} (${seconds.toFixed(1)} s)`);
 }
 cli('decompose', '--order', '3', '--out', out, ...backend);
