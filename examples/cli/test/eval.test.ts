@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/data/fashionMnist';
 import { nextdetail, usageError } from './runCli';
 import { writeTinyPipelines } from './tinyPipelines';
+import type { EvalReport } from '../src/evaluation/evalReport';
 
 // `nextdetail eval` on Fashion-MNIST with the shipped classifier: real against a disjoint real subset, against noise,
 // and against samples of a tiny pipeline.
@@ -24,23 +25,10 @@ function writeGrey(path: string, side: number, pixel: (i: number) => number): vo
   writeFileSync(path, PNG.sync.write(png));
 }
 
-interface EvalJson {
-  real: { count: number };
-  fake: { count: number };
-  fid: number;
-  kid: { mean: number; std: number };
-  precision: number;
-  recall: number;
-  inceptionScore: { mean: number; std: number };
-  accuracy: number | null;
-  perClassAccuracy: Record<string, number>;
-  realAccuracy: number | null;
-}
-
-function evaluate(...args: string[]): EvalJson {
+function evaluate(...args: string[]): EvalReport {
   const r = nextdetail('eval', '--real', 'fashion-mnist:test', '--real-count', '300', '--backend', 'wasm', '--json', ...args);
   expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as EvalJson;
+  return JSON.parse(r.stdout) as EvalReport;
 }
 
 beforeAll(async () => {
@@ -64,8 +52,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('nextdetail eval', () => {
-  let subset: EvalJson;
-  let noise: EvalJson;
+  let subset: EvalReport;
+  let noise: EvalReport;
 
   it('real against a disjoint real subset: finite metrics, class folders give the accuracy', () => {
     subset = evaluate('--fake', join(dir, 'subset'));

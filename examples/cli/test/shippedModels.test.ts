@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { EvalReport } from '../src/evaluation/evalReport';
 import { nextdetailAsync } from './runCli';
 
 const models = fileURLToPath(new URL('../assets/models/', import.meta.url));
@@ -17,7 +18,7 @@ describe('shipped models', () => {
       const args = ['eval', '--model', join(models, file), '--count', '100', '--batch-size', '50', '--cfg', '3', '--real-count', '1000', '--json'];
       const r = await nextdetailAsync(...args, '--backend', 'wasm');
       expect(r.status, r.stderr).toBe(0);
-      const result = JSON.parse(r.stdout) as { accuracy: number; fid: number; fake: { count: number } };
+      const result = JSON.parse(r.stdout) as EvalReport;
       expect(result.fake.count).toBe(100);
       // 76 % on 1 000 samples for VAR; a small sample varies, so the bar here is lower but far above chance (10 %).
       expect(result.accuracy).toBeGreaterThan(0.6);

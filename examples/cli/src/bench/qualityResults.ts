@@ -1,14 +1,4 @@
-/** What `nextdetail eval --json` reports that the benchmark keeps. */
-export interface EvalReport {
-  fid: number;
-  kid: { mean: number; std: number };
-  precision: number;
-  recall: number;
-  inceptionScore: { mean: number; std: number };
-  accuracy: number | null;
-  fake: { count: number };
-  real: { count: number };
-}
+import type { EvalReport } from '../evaluation/evalReport.js';
 
 /** One benchmarked generator: its method, the pipeline file's size and where its time went. */
 export interface MethodResult {

@@ -1,4 +1,5 @@
-import { QUALITY_METRICS, type EvalReport, type QualityResults } from './qualityResults.js';
+import type { EvalReport } from '../evaluation/evalReport.js';
+import { QUALITY_METRICS, type QualityResults } from './qualityResults.js';
 
 function cell(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '—';

@@ -8,6 +8,7 @@ import { loadClassifierFile, SHIPPED_CLASSIFIER } from '../classifier/classifier
 import { FASHION_MNIST_CLASSES } from '../data/fashionMnist.js';
 import type { LabelledImages } from '../data/labelledImages.js';
 import { classifierOutputs, perClassAccuracy, top1Accuracy } from '../evaluation/classifierOutputs.js';
+import type { EvalReport } from '../evaluation/evalReport.js';
 import { generatedSet } from '../evaluation/generatedSet.js';
 import { classifierScore, imageMetrics } from '../evaluation/imageMetrics.js';
 import { labelsAs, loadImageSet } from '../evaluation/imageSets.js';
@@ -121,7 +122,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
         inception.dispose();
       }
     }
-    const result = {
+    const result: EvalReport = {
       real: { source: flags.real, count: real.count },
       fake: { source: fakeSource, count: fake.count },
       classifier: { path: flags.classifier ?? SHIPPED_CLASSIFIER, testAccuracy: metadata.test_accuracy === undefined ? null : Number(metadata.test_accuracy) },
