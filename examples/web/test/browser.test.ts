@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { RandomGenerator, useBackend } from '@nextdetail/core';
 import { writePipeline } from '@nextdetail/samplers';
 import { NvgTokenizerTrainer, VarTokenizerTrainer } from '@nextdetail/tokenizers';
-import { nvgConfigFor, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
+import { NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TINY_NVG_VAE, tinyNvgConfig } from '../../../packages/samplers/test/pipelines';
 
 const appRoot = fileURLToPath(new URL('..', import.meta.url));
 const artifacts = fileURLToPath(new URL('../../../test-artifacts/web/', import.meta.url));
@@ -52,20 +53,9 @@ async function tinyVarPipeline(): Promise<Uint8Array> {
 /** A pipeline file of a freshly initialised tiny NVG autoencoder, granularity quantizer and NVGformer. */
 async function tinyNvgPipeline(): Promise<Uint8Array> {
   await useBackend('cpu');
-  const vae = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
+  const vae = TINY_NVG_VAE;
   const trainer = NvgTokenizerTrainer.create({ vae, vocabSize: 16, latentSize: [4, 4] }, { seed: 3 });
-  const config = nvgConfigFor({
-    stages: 5,
-    cvae: 4,
-    vocabSize: 16,
-    numClasses: CLASS_NAMES.length,
-    width: 32,
-    depth: 1,
-    heads: 1,
-    mlpRatio: 2,
-    structure: { width: 32, depth: 1, heads: 1 },
-    timeEmbedDim: 16,
-  });
+  const config = tinyNvgConfig({ latentChannels: vae.embedDim, vocabSize: 16 }, CLASS_NAMES.length);
   const generator = await NvgGenerator.init(config, new RandomGenerator(4));
   try {
     return await writePipeline({

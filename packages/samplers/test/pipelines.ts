@@ -87,13 +87,13 @@ export async function tinyNvgPipeline(): Promise<{ tokenizer: NvgTokenizer; gene
 export const TINY_NVG_VAE = { ch: 32, chMult: [1, 1], numResBlocks: 1, embedDim: 4 };
 export const TINY_NVG_STAGES = 5;
 
-/** A one-block NVGformer for 10 classes over `tokenizer`'s latent and codes. */
-export function tinyNvgConfig(tokenizer: { latentChannels: number; vocabSize: number }): NvgConfig {
+/** A one-block NVGformer for `numClasses` classes over `tokenizer`'s latent and codes. */
+export function tinyNvgConfig(tokenizer: { latentChannels: number; vocabSize: number }, numClasses = 10): NvgConfig {
   return nvgConfigFor({
     stages: TINY_NVG_STAGES,
     cvae: tokenizer.latentChannels,
     vocabSize: tokenizer.vocabSize,
-    numClasses: 10,
+    numClasses,
     width: 32,
     depth: 1,
     heads: 1,
