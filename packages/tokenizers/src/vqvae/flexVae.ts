@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
+import type { RandomGenerator, TensorSource } from '@nextdetail/core';
+import { buildOwningWeights, loadAutoencoderWeights } from './autoencoderWeights.js';
 import { Conv2d } from './conv2d.js';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
@@ -12,11 +13,10 @@ import {
   type ResolvedFlexVaeConfig,
 } from './flexVaeConfig.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
-import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
+import { type AutoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, variablesOf } from './parameterInit.js';
 import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { llamaGenStackNames } from './stackNames.js';
-import { stateDictPrefix } from './stateDictPrefix.js';
 
 /** `FlexVAE.pth` is `{'model': state_dict}`; a flattened export keeps `model.` in every name. */
 const CHECKPOINT_PREFIXES = ['', 'model.'];
@@ -56,10 +56,8 @@ export class FlexVae {
     { trainable = false }: AutoencoderLoadOptions = {},
   ): Promise<FlexVae> {
     const c = resolveFlexVaeConfig(config);
-    const spec = FlexVae.stateDictSpec(c);
-    const prefix = stateDictPrefix(source, spec, CHECKPOINT_PREFIXES);
-    const { tensors, report } = await loadStateDict(source, spec, { prefix });
-    return FlexVae.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, `${prefix}quantize.`));
+    const { tensors, report } = await loadAutoencoderWeights(source, FlexVae.stateDictSpec(c), CHECKPOINT_PREFIXES, trainable);
+    return FlexVae.build(c, tensors, report);
   }
 
   /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
@@ -69,20 +67,19 @@ export class FlexVae {
   }
 
   private static build(c: ResolvedFlexVaeConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: AutoencoderLoadReport): FlexVae {
-    try {
-      return new FlexVae(
-        c,
-        ConvStack.load(tensors, flexEncoderPlan(c)),
-        Conv2d.load(tensors, 'quant_conv'),
-        Conv2d.load(tensors, 'post_quant_conv'),
-        ConvStack.load(tensors, flexDecoderPlan(c)),
-        report,
-        tensors,
-      );
-    } catch (err) {
-      tf.dispose([...tensors.values()]);
-      throw err;
-    }
+    return buildOwningWeights(
+      tensors,
+      () =>
+        new FlexVae(
+          c,
+          ConvStack.load(tensors, flexEncoderPlan(c)),
+          Conv2d.load(tensors, 'quant_conv'),
+          Conv2d.load(tensors, 'post_quant_conv'),
+          ConvStack.load(tensors, flexDecoderPlan(c)),
+          report,
+          tensors,
+        ),
+    );
   }
 
   /** Image height and width must be multiples of this; the latent is (H/f) × (W/f). */

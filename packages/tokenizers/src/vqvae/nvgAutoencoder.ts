@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
+import type { RandomGenerator, TensorSource } from '@nextdetail/core';
+import { buildOwningWeights, loadAutoencoderWeights } from './autoencoderWeights.js';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
 import { encoderPlan } from './encoder.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
-import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
+import { type AutoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, variablesOf } from './parameterInit.js';
 import {
   NVG_BLOCK_STYLE,
   type NvgAutoencoderConfig,
@@ -15,7 +16,6 @@ import {
 } from './nvgAutoencoderConfig.js';
 import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { ldmStackNames } from './stackNames.js';
-import { stateDictPrefix } from './stateDictPrefix.js';
 
 /** `ckpt/ae.ckpt` is a Lightning file, `{'state_dict': …}`; a flattened export keeps `state_dict.` in every name. */
 const CHECKPOINT_PREFIXES = ['', 'state_dict.'];
@@ -50,10 +50,8 @@ export class NvgAutoencoder {
     { trainable = false }: AutoencoderLoadOptions = {},
   ): Promise<NvgAutoencoder> {
     const c = resolveNvgAutoencoderConfig(config);
-    const spec = NvgAutoencoder.stateDictSpec(c);
-    const prefix = stateDictPrefix(source, spec, CHECKPOINT_PREFIXES);
-    const { tensors, report } = await loadStateDict(source, spec, { prefix });
-    return NvgAutoencoder.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, `${prefix}quantize.`));
+    const { tensors, report } = await loadAutoencoderWeights(source, NvgAutoencoder.stateDictSpec(c), CHECKPOINT_PREFIXES, trainable);
+    return NvgAutoencoder.build(c, tensors, report);
   }
 
   /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
@@ -63,18 +61,10 @@ export class NvgAutoencoder {
   }
 
   private static build(c: ResolvedNvgAutoencoderConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: AutoencoderLoadReport): NvgAutoencoder {
-    try {
-      return new NvgAutoencoder(
-        c,
-        ConvStack.load(tensors, nvgEncoderPlan(c)),
-        ConvStack.load(tensors, nvgDecoderPlan(c)),
-        report,
-        tensors,
-      );
-    } catch (err) {
-      tf.dispose([...tensors.values()]);
-      throw err;
-    }
+    return buildOwningWeights(
+      tensors,
+      () => new NvgAutoencoder(c, ConvStack.load(tensors, nvgEncoderPlan(c)), ConvStack.load(tensors, nvgDecoderPlan(c)), report, tensors),
+    );
   }
 
   /** Image height and width must be multiples of this; the latent is (H/f) × (W/f). */

@@ -1,19 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadStateDict, type RandomGenerator, type TensorSource } from '@nextdetail/core';
+import type { RandomGenerator, TensorSource } from '@nextdetail/core';
+import { buildOwningWeights, loadAutoencoderWeights } from './autoencoderWeights.js';
 import { VAR_BLOCK_STYLE } from './blockStyle.js';
 import { Conv2d } from './conv2d.js';
 import { ConvStack, type ConvStackPlan } from './convStack.js';
 import { decoderPlan } from './decoder.js';
 import { encoderPlan } from './encoder.js';
 import { checkImage, checkLatent } from './inputChecks.js';
-import { type AutoencoderLoadReport, autoencoderLoadReport, emptyLoadReport } from './loadReport.js';
-import { type AutoencoderLoadOptions, initParameters, toVariables, variablesOf } from './parameterInit.js';
+import { type AutoencoderLoadReport, emptyLoadReport } from './loadReport.js';
+import { type AutoencoderLoadOptions, initParameters, variablesOf } from './parameterInit.js';
 import type { LoadedParameters, ParameterSpecs } from './parameters.js';
 import { ldmStackNames } from './stackNames.js';
 import { resolveVarVqvaeConfig, type ResolvedVarVqvaeConfig, type VarVqvaeConfig } from './varVqvaeConfig.js';
 
-/** The quantizer's tensors share the checkpoint but are read by the quantizer's own loader. */
-const QUANTIZER_PREFIX = 'quantize.';
+/** VAR's `vae_ch160v4096z32.pth` is the state dict itself, with no container key. */
+const CHECKPOINT_PREFIXES = [''];
 
 function varEncoderPlan(c: ResolvedVarVqvaeConfig): ConvStackPlan {
   return encoderPlan(c, VAR_BLOCK_STYLE, ldmStackNames('encoder'));
@@ -51,8 +52,8 @@ export class VarVqvae {
     { trainable = false }: AutoencoderLoadOptions = {},
   ): Promise<VarVqvae> {
     const c = resolveVarVqvaeConfig(config);
-    const { tensors, report } = await loadStateDict(source, VarVqvae.stateDictSpec(c));
-    return VarVqvae.build(c, trainable ? toVariables(tensors) : tensors, autoencoderLoadReport(report, QUANTIZER_PREFIX));
+    const { tensors, report } = await loadAutoencoderWeights(source, VarVqvae.stateDictSpec(c), CHECKPOINT_PREFIXES, trainable);
+    return VarVqvae.build(c, tensors, report);
   }
 
   /** A fresh CNN of `config` with PyTorch's default initialisation drawn from `rng`, as trainable tf.Variables. */
@@ -62,20 +63,19 @@ export class VarVqvae {
   }
 
   private static build(c: ResolvedVarVqvaeConfig, tensors: ReadonlyMap<string, tf.Tensor>, report: VarVqvaeLoadReport): VarVqvae {
-    try {
-      return new VarVqvae(
-        c,
-        ConvStack.load(tensors, varEncoderPlan(c)),
-        Conv2d.load(tensors, 'quant_conv'),
-        Conv2d.load(tensors, 'post_quant_conv'),
-        ConvStack.load(tensors, varDecoderPlan(c)),
-        report,
-        tensors,
-      );
-    } catch (err) {
-      tf.dispose([...tensors.values()]);
-      throw err;
-    }
+    return buildOwningWeights(
+      tensors,
+      () =>
+        new VarVqvae(
+          c,
+          ConvStack.load(tensors, varEncoderPlan(c)),
+          Conv2d.load(tensors, 'quant_conv'),
+          Conv2d.load(tensors, 'post_quant_conv'),
+          ConvStack.load(tensors, varDecoderPlan(c)),
+          report,
+          tensors,
+        ),
+    );
   }
 
   /** Image height and width must be multiples of this; the latent is (H/f) × (W/f). */
