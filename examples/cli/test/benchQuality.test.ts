@@ -1,5 +1,5 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -47,10 +47,18 @@ describe('nextdetail bench-quality', () => {
     for (let i = 0; i < chart.data.length; i += 4) if (chart.data[i] === 31 && chart.data[i + 1] === 120 && chart.data[i + 2] === 181) blue++;
     expect(blue).toBeGreaterThan(0);
 
-    // A second run finds the trained pipelines and only evaluates again.
+    // A second run finds the trained pipelines and their evaluations, and only writes the table again.
+    const evalFile = join(out, 'var', 'generator', 'eval.json');
+    const evaluated = statSync(evalFile).mtimeMs;
     const again = await nextdetail('bench-quality', ...tiny, '--methods', 'var', '--out', out);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).not.toContain('training the');
+    expect(statSync(evalFile).mtimeMs).toBe(evaluated);
+    expect(again.stdout).toContain(rows[2]);
+
+    // A run with another budget refuses the finished runs rather than reporting them under its settings.
+    const other = await nextdetail('bench-quality', ...tiny.slice(0, 4), '--generator-steps', '3', ...tiny.slice(6), '--methods', 'var', '--out', out);
+    expect(usageError(other)).toMatch(/--out.*--steps 3.*trained by: nextdetail train .*--steps 2/);
   }, 300_000);
 
   it('rejects an unknown method with one error line naming --methods', async () => {

@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { Command, Option } from 'commander';
 import { QUALITY_METRICS, type MethodResult, type QualityResults } from '../bench/qualityResults.js';
-import type { EvalReport } from '../evaluation/evalReport.js';
 import { qualityTable } from '../bench/qualityTable.js';
+import { cachedEval } from '../bench/cachedEval.js';
+import { reusableRunRecord } from '../bench/reusedRun.js';
 import { runSubcommand } from '../bench/runSubcommand.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkPositiveInteger } from '../positiveInteger.js';
@@ -36,6 +37,8 @@ const COLOURS: Record<string, readonly [number, number, number]> = {
   nvg: [1.0, 0.5, 0.05],
 };
 const REAL_COLOUR = [0.6, 0.6, 0.6] as const;
+/** Where a method's evaluation (in its generator folder) and the noise floor (in --out) are kept for later runs. */
+const EVAL_FILE = 'eval.json';
 
 export function benchQualityCommand(): Command {
   return new Command('bench-quality')
@@ -53,17 +56,11 @@ export function benchQualityCommand(): Command {
     .option('--real-count <n>', 'use the first n test images as the real set (default: all 10 000)', numberArgument)
     .option('--batch-size <n>', 'images per generation batch', numberArgument, 50)
     .option('--seed <n>', 'seed of training and sampling', numberArgument, 0)
-    .option('--out <dir>', 'runs and results; finished runs found there are reused (delete a method\'s folder to retrain it)', 'bench-quality')
+    .option('--out <dir>', 'runs and results; finished runs found there (trained with these settings) and their evaluations are reused, so several processes may split --methods and a last run writes the table (delete a method\'s folder to retrain it)', 'bench-quality')
     .option('--backend <list>', 'tfjs backends for every step (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)')
     .action((flags: BenchFlags) => runBenchQuality(flags));
 }
 
-
-async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now();
-  const value = await work();
-  return [value, (performance.now() - started) / 1000];
-}
 
 async function runBenchQuality(flags: BenchFlags): Promise<void> {
   const methods = flags.methods.split(',').map((m) => m.trim());
@@ -91,31 +88,54 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
   const real = ['--real', 'fashion-mnist:test', ...(flags.realCount === undefined ? [] : ['--real-count', String(flags.realCount)])];
   const log = (line: string) => console.error(`bench-quality: ${line}`);
 
+  // The flags every run must have been trained with: what is passed below, and the preset's batch and lr.
+  const trainedWith = (method: string, steps: number, batch: number, lr: number) => ({
+    '--method': method,
+    '--preset': flags.preset,
+    '--steps': String(steps),
+    '--epochs': undefined,
+    '--batch': String(batch),
+    '--lr': String(lr),
+    '--seed': String(flags.seed),
+    '--limit': flags.limit === undefined ? undefined : String(flags.limit),
+    '--data': undefined,
+  });
+
   const results: MethodResult[] = [];
   for (const method of methods) {
     const tokenizerDir = join(out, method, 'tokenizer');
     const generatorDir = join(out, method, 'generator');
+    const tokenizerFile = join(tokenizerDir, TOKENIZER_FILE);
     const pipeline = join(generatorDir, PIPELINE_FILE);
-    const [, trainSeconds] = await timed(async () => {
-      if (!existsSync(join(tokenizerDir, TOKENIZER_FILE))) {
-        log(`${method}: training the tokenizer (${tokenizerSteps} steps)`);
-        await runSubcommand(['train-tokenizer', '--method', method, ...shared, '--steps', String(tokenizerSteps), '--out', tokenizerDir]);
-      }
-      if (!existsSync(pipeline)) {
-        log(`${method}: training the generator (${generatorSteps} steps)`);
-        await runSubcommand(['train', '--tokenizer', join(tokenizerDir, TOKENIZER_FILE), ...shared, '--steps', String(generatorSteps), '--out', generatorDir]);
-      }
+    if (!existsSync(tokenizerFile)) {
+      log(`${method}: training the tokenizer (${tokenizerSteps} steps)`);
+      await runSubcommand(['train-tokenizer', '--method', method, ...shared, '--steps', String(tokenizerSteps), '--out', tokenizerDir]);
+    }
+    const tokenizerRun = await reusableRunRecord(tokenizerFile, trainedWith(method, tokenizerSteps, defaults.tokenizerBatch, defaults.tokenizerLr));
+    if (!existsSync(pipeline)) {
+      log(`${method}: training the generator (${generatorSteps} steps)`);
+      await runSubcommand(['train', '--tokenizer', tokenizerFile, ...shared, '--steps', String(generatorSteps), '--out', generatorDir]);
+    }
+    const generatorRun = await reusableRunRecord(pipeline, trainedWith(method, generatorSteps, defaults.generatorBatch, defaults.generatorLr));
+    if (generatorRun.tokenizerTraining?.date !== tokenizerRun.date) {
+      throw new InvalidArgumentError('--out', `a generator trained on ${tokenizerFile} (delete ${generatorDir} to train it again)`, `${pipeline}, trained on a tokenizer from ${generatorRun.tokenizerTraining?.date}`);
+    }
+    log(`${method}: generating ${flags.count} images and evaluating them (or reading the evaluation an earlier run left)`);
+    const evaluation = await cachedEval(join(generatorDir, EVAL_FILE), [
+      'eval', ...real, '--model', pipeline, '--count', String(flags.count), '--batch-size', String(flags.batchSize), '--seed', String(flags.seed), '--json', ...backend,
+    ]);
+    results.push({
+      method,
+      pipelineBytes: statSync(pipeline).size,
+      trainSeconds: tokenizerRun.wallSeconds + generatorRun.wallSeconds,
+      evalSeconds: evaluation.seconds,
+      metrics: evaluation.report,
     });
-    log(`${method}: generating ${flags.count} images and evaluating them`);
-    const [stdout, evalSeconds] = await timed(() =>
-      runSubcommand(['eval', ...real, '--model', pipeline, '--count', String(flags.count), '--batch-size', String(flags.batchSize), '--seed', String(flags.seed), '--json', ...backend]),
-    );
-    results.push({ method, pipelineBytes: statSync(pipeline).size, trainSeconds, evalSeconds, metrics: JSON.parse(stdout) as EvalReport });
   }
   log(`noise floor: ${flags.count} train images against the test images`);
-  const noiseFloor = JSON.parse(
-    await runSubcommand(['eval', ...real, '--fake', 'fashion-mnist:train', '--fake-count', String(flags.count), '--seed', String(flags.seed), '--json', ...backend]),
-  ) as EvalReport;
+  const noiseFloor = (
+    await cachedEval(join(out, EVAL_FILE), ['eval', ...real, '--fake', 'fashion-mnist:train', '--fake-count', String(flags.count), '--seed', String(flags.seed), '--json', ...backend])
+  ).report;
 
   const summary: QualityResults = { preset: flags.preset, tokenizerSteps, generatorSteps, count: flags.count, methods: results, noiseFloor };
   const table = qualityTable(summary);
