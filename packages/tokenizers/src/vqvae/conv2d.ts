@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dWithFastFilterGradient } from '../kernels/conv2dTraining/register.js';
+import { conv2dWithFastGradients } from '../kernels/conv2dTraining/register.js';
 import { type LoadedParameters, parameter, type ParameterSpecs } from './parameters.js';
 
 /**
@@ -26,7 +26,7 @@ export class Conv2d {
   apply(x_BHWC: tf.Tensor4D, stride: 1 | 2 = 1, pad: 'same' | 'valid' = 'same'): tf.Tensor4D {
     // Trainable weights on cpu and wasm take their filter gradient from a forward conv (see filterGradient.ts).
     if (this.filter_HWIO instanceof tf.Variable && (tf.getBackend() === 'cpu' || tf.getBackend() === 'wasm')) {
-      return conv2dWithFastFilterGradient(x_BHWC, this.filter_HWIO, this.bias_O, stride, pad);
+      return conv2dWithFastGradients(x_BHWC, this.filter_HWIO, this.bias_O, stride, pad);
     }
     return tf.fused.conv2d({ x: x_BHWC, filter: this.filter_HWIO, bias: this.bias_O, strides: stride, pad });
   }

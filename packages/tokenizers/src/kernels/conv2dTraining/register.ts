@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dFilterGradient } from './filterGradient.js';
+import { conv2dInputGradient } from './inputGradient.js';
 
 /**
- * conv2d(x, W) + b as one kernel whose gradient takes dW from a forward convolution (filterGradient.ts). A registered
+ * conv2d(x, W) + b as one kernel whose gradient takes dx and dW from forward convolutions (inputGradient.ts,
+ * filterGradient.ts), which every backend runs far faster than its backprop kernels. A registered
  * kernel rather than tf.customGrad: tfjs saves a custom gradient's tensors inside its kernel-leak check, which on
  * wasm (where a clone is a new buffer) fails every test-mode run.
  */
@@ -28,7 +30,7 @@ function registerKernels(): void {
         const dy_BHWC = dy as tf.Tensor4D;
         const channels = dy_BHWC.shape[3];
         return {
-          x: () => tf.conv2dTranspose(dy_BHWC, filter, x.shape, stride, pad),
+          x: () => conv2dInputGradient(dy_BHWC, filter, x.shape as [number, number, number, number], stride, pad),
           filter: () => conv2dFilterGradient(x, dy_BHWC, filter.shape as [number, number, number, number], stride, pad),
           // A matMul sums over positions without the transpose tfjs-backend-cpu makes for leading-axis reductions.
           bias: () => tf.reshape(tf.matMul(tf.ones([1, dy_BHWC.size / channels]), tf.reshape(dy_BHWC, [-1, channels])), [channels]),
@@ -49,8 +51,8 @@ function registerKernels(): void {
   });
 }
 
-/** conv2d(x, W) + b whose filter gradient is a forward convolution; the value and the other gradients are tfjs's. */
-export function conv2dWithFastFilterGradient(
+/** conv2d(x, W) + b whose input and filter gradients are forward convolutions; the value and dB are tfjs's. */
+export function conv2dWithFastGradients(
   x_BHWC: tf.Tensor4D,
   filter_HWIO: tf.Tensor4D,
   bias_O: tf.Tensor1D,
