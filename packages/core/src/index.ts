@@ -21,6 +21,8 @@ export { registerFallbackKernels } from './kernels/registerFallbacks.js';
 export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
 export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';
 export { RandomGenerator, type GeneratorState } from './random/generator.js';
+export { AdamW, type AdamWOptions } from './training/adamW.js';
+export { clipGradientNorm, globalGradientNorm } from './training/gradientClipping.js';
 export { fromTorchLayout, nhwcToNchw, tfjsShape, type LayoutTransform } from './checkpoint/layout.js';
 export {
   loadStateDict,

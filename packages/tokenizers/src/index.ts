@@ -60,12 +60,12 @@ export { FlexVarTokenizerTrainer, type FlexVarTokenizerTrainerConfig } from './t
 export { NvgTokenizerTrainer, type NvgTokenizerTrainerConfig } from './training/nvgTokenizerTrainer.js';
 export {
   type TrainingOptions,
+  type AdamWConfig,
   type StepReport,
   type PerceptualLoss,
   type ReconstructionPair,
   type FamilyForward,
 } from './training/trainerCore.js';
-export { AdamW, type AdamWConfig } from './training/adamW.js';
 export { CodebookUsage } from './training/codebookUsage.js';
 export type { CodebookInit } from './training/codebookInit.js';
 export { PatchDiscriminator } from './training/patchDiscriminator.js';

@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
-import { AdamW, decays } from '../src/training/adamW.js';
+import { clipGradientNorm, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
 import { dropConditions } from '../src/training/conditionDropout.js';
 import { crossEntropy } from '../src/training/crossEntropy.js';
-import { clipGradientNorm } from '../src/training/gradientClipping.js';
 import { learningRateAt } from '../src/training/learningRate.js';
+import { decays, varAdamW } from '../src/training/varAdamW.js';
 import { VarGenerator } from '../src/varGenerator.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { thrown } from './scaleHelpers.js';
@@ -102,7 +101,7 @@ describe(`training parts [${backendName()}]`, () => {
       await expectNoLeaks(async () => {
         const names = ['head.weight', 'head.bias'];
         const before = await Promise.all(names.map((n) => model.params.get(n).data()));
-        const opt = new AdamW(model.params, { betas: [0.9, 0.95], weightDecay: 0.05, eps: 1e-8 });
+        const opt = varAdamW(model.params, { betas: [0.9, 0.95], weightDecay: 0.05, eps: 1e-8 });
         const g1 = names.map((n) => tf.fill(model.params.get(n).shape, 0.3));
         const g2 = names.map((n) => tf.fill(model.params.get(n).shape, -0.1));
         opt.apply(new Map(names.map((n, i) => [n, g1[i]!])), 1e-2);

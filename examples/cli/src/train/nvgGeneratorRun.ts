@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointFormatError, InvalidArgumentError, RandomGenerator, writeSafetensors } from '@nextdetail/core';
-import { AdamW, type GranularityStep, type NvgTokenizer, structureBits } from '@nextdetail/tokenizers';
-import { dropConditions, logitNormalTimes, type NvgConfig, nvgContentLoss, NvgGenerator, nvgStructureLoss } from '@nextdetail/transformer';
+import { type GranularityStep, type NvgTokenizer, structureBits } from '@nextdetail/tokenizers';
+import { dropConditions, logitNormalTimes, type NvgConfig, NvgGenerator, NvgTrainer } from '@nextdetail/transformer';
 import type { GeneratorRun, GeneratorRunOptions } from './generatorRun.js';
 import { initGenerator } from './generatorSetup.js';
 
@@ -14,9 +14,8 @@ const NVG_STREAM = 13;
 /**
  * NVG's generator: per step one content update (stage step mod S: MSE of the final canvas + cross-entropy of the
  * cluster tokens) and one structure-flow update (stage step mod (S − 2)), 10% condition dropout, AdamW (betas 0.9,
- * 0.95) over every parameter. NvgTrainer does the same updates but keeps its optimizer private, so this run holds
- * its own AdamW to save and restore the moments. Every draw comes from (seed, step), so a resumed run continues
- * exactly.
+ * 0.95) over every parameter, by NvgTrainer, whose optimizer moments the training state saves and restores. Every
+ * draw comes from (seed, step), so a resumed run continues exactly.
  */
 // NVG paper §2.2 Eq. 1 and 3; reference digest §3.3 "Training"
 export class NvgGeneratorRun implements GeneratorRun {
@@ -26,24 +25,23 @@ export class NvgGeneratorRun implements GeneratorRun {
       throw new InvalidArgumentError('--resume', `an NVG generator training state (kind "${KIND}")`, `kind ${JSON.stringify(state.metadata.kind)}`);
     }
     const generator = state ? await NvgGenerator.fromStateDict(state, { prefix: MODEL }) : ((await initGenerator('nvg', config, options.seed)) as NvgGenerator);
-    const names = [...generator.trainableVariables().keys()];
-    const optimizer = new AdamW([...generator.trainableVariables().values()], { learningRate: options.learningRate });
+    const trainer = new NvgTrainer(generator, { learningRate: options.learningRate });
     if (state) {
       const steps = Number(state.metadata.optimizer_steps);
       if (!Number.isSafeInteger(steps) || steps < 0) throw new CheckpointFormatError(state.name, 'metadata optimizer_steps is not a count');
-      const m = await Promise.all(names.map((n) => state.tensor(FIRST_MOMENT + n)));
-      const v = await Promise.all(names.map((n) => state.tensor(SECOND_MOMENT + n)));
-      optimizer.restore(m, v, steps);
-      tf.dispose([...m, ...v]);
+      const names = [...generator.trainableVariables().keys()];
+      const read = async (prefix: string) => new Map(await Promise.all(names.map(async (n) => [n, await state.tensor(prefix + n)] as const)));
+      const [m, v] = [await read(FIRST_MOMENT), await read(SECOND_MOMENT)];
+      trainer.optimizer.restore(m, v, steps);
+      tf.dispose([...m.values(), ...v.values()]);
     }
-    return new NvgGeneratorRun(tokenizer, generator, optimizer, names, options.seed);
+    return new NvgGeneratorRun(tokenizer, generator, trainer, options.seed);
   }
 
   private constructor(
     private readonly tokenizer: NvgTokenizer,
     readonly generator: NvgGenerator,
-    private readonly optimizer: AdamW,
-    private readonly names: readonly string[],
+    private readonly trainer: NvgTrainer,
     private readonly seed: number,
   ) {}
 
@@ -76,14 +74,7 @@ export class NvgGeneratorRun implements GeneratorRun {
         target_BPC: final_BPC,
         clusterTokens_BK: steps[s]!.idx_Bl,
       };
-      const parts: tf.Scalar[] = [];
-      const content = await this.update(() => {
-        const l = nvgContentLoss(this.generator, contentBatch);
-        parts.push(tf.keep(l.mse), tf.keep(l.ce));
-        return l.loss;
-      });
-      const [mse, ce] = await Promise.all(parts.map(async (p) => (await p.data())[0]!));
-      tf.dispose(parts);
+      const content = await this.trainer.contentStep(contentBatch);
 
       const r = step % c.structureStages;
       const fullBits_BPW = own(await structureBits(steps[c.stages - 1]!.labels_Bl, c.stages - 1, c.structureBits));
@@ -100,8 +91,8 @@ export class NvgGeneratorRun implements GeneratorRun {
         t: await logitNormalTimes(rng, batch),
         rope: ropeR,
       };
-      const structure = await this.update(() => nvgStructureLoss(this.generator, structureBatch));
-      return { content: content, content_mse: mse!, content_ce: ce!, structure };
+      const structure = await this.trainer.structureStep(structureBatch);
+      return { content: content.loss, content_mse: content.mse, content_ce: content.ce, structure };
     } finally {
       tf.dispose([plan, ...owned]);
     }
@@ -110,25 +101,14 @@ export class NvgGeneratorRun implements GeneratorRun {
   async trainingState(): Promise<Uint8Array> {
     const tensors: Record<string, Parameters<typeof writeSafetensors>[0][string]> = {};
     for (const [name, t] of Object.entries(await this.generator.stateDict())) tensors[MODEL + name] = t;
-    const { m, v } = this.optimizer.momentsInOrder();
-    this.names.forEach((name, i) => {
-      tensors[FIRST_MOMENT + name] = m[i]!;
-      tensors[SECOND_MOMENT + name] = v[i]!;
-    });
-    return writeSafetensors(tensors, { kind: KIND, optimizer_steps: String(this.optimizer.stepCount) });
+    const optimizer = this.trainer.optimizer;
+    for (const [name, m] of optimizer.moments('exp_avg')) tensors[FIRST_MOMENT + name] = m;
+    for (const [name, v] of optimizer.moments('exp_avg_sq')) tensors[SECOND_MOMENT + name] = v;
+    return writeSafetensors(tensors, { kind: KIND, optimizer_steps: String(optimizer.stepCount) });
   }
 
   dispose(): void {
-    this.optimizer.dispose();
+    this.trainer.dispose();
     this.generator.dispose();
-  }
-
-  /** One AdamW step on `loss()`; returns the loss before the step. */
-  private async update(loss: () => tf.Scalar): Promise<number> {
-    const { value, grads } = tf.variableGrads(loss, [...this.generator.trainableVariables().values()]);
-    const norm = this.optimizer.apply(grads);
-    const out = (await value.data())[0]!;
-    tf.dispose([value, norm, ...Object.values(grads)]);
-    return out;
   }
 }

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, describeValue, type GeneratorState, InvalidArgumentError, RandomGenerator } from '@nextdetail/core';
-import { AdamW, type AdamWConfig } from './adamW.js';
+import {
+  AdamW,
+  checkNumber,
+  clipGradientNorm,
+  describeValue,
+  type GeneratorState,
+  globalGradientNorm,
+  InvalidArgumentError,
+  RandomGenerator,
+} from '@nextdetail/core';
 import { type CodebookInit, initCodebookFromLatents } from './codebookInit.js';
 import { CodebookUsage } from './codebookUsage.js';
 import { detach } from './detach.js';
@@ -9,6 +17,28 @@ import { PatchDiscriminator } from './patchDiscriminator.js';
 
 /** A perceptual distance between two image batches [B, H, W, 3] in [−1, 1], e.g. LPIPS; differentiable in `b`. */
 export type PerceptualLoss = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Scalar;
+
+/** The tokenizer trainers' AdamW (core's, with the default decay rule: weights of rank ≥ 2 only). */
+export interface AdamWConfig {
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Decoupled weight decay, applied to weights of rank ≥ 2 only (no decay on biases and norm scales). Default 0. */
+  weightDecay?: number;
+  /** Rescale the gradients so that their global L2 norm is at most this (VAR clips at 2.0). Default: no clipping. */
+  clipGradNorm?: number;
+}
+
+/** Names a list of variables by position, the key under which an AdamW keeps their moments. */
+function byPosition<T>(list: readonly T[]): Map<string, T> {
+  return new Map(list.map((t, i) => [String(i), t]));
+}
+
+/** `grads` (by variable name, as tf.variableGrads returns them) keyed by position; variables without one are left out. */
+function gradsByPosition(variables: readonly tf.Variable[], grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+  return new Map(variables.flatMap((p, i) => (grads[p.name] === undefined ? [] : [[String(i), grads[p.name]!] as const])));
+}
 
 /** What every tokenizer trainer shares: the optimizer, the loss terms and their weights. */
 export interface TrainingOptions {
@@ -83,6 +113,9 @@ export class TrainerCore {
   readonly usage: CodebookUsage;
   private readonly discriminator: PatchDiscriminator | null;
   private readonly discriminatorOptimizer: AdamW | null;
+  private readonly learningRate: number;
+  private readonly discriminatorLearningRate: number;
+  private readonly clipGradNorm: number | undefined;
   private steps = 0;
   private codebookInitialised = false;
 
@@ -93,8 +126,13 @@ export class TrainerCore {
     rng: RandomGenerator,
   ) {
     this.generator = rng;
-    const { learningRate = 1e-4, ...rest } = options.optimizer ?? {};
-    this.optimizer = new AdamW(variables, { learningRate, ...rest });
+    const { learningRate = 1e-4, beta1 = 0.9, beta2 = 0.95, epsilon = 1e-8, weightDecay = 0, clipGradNorm } = options.optimizer ?? {};
+    checkNumber(learningRate, 'options.optimizer.learningRate', { min: 0 });
+    if (clipGradNorm !== undefined) checkNumber(clipGradNorm, 'options.optimizer.clipGradNorm', { min: 0 });
+    this.learningRate = learningRate;
+    this.clipGradNorm = clipGradNorm;
+    const betas = [beta1, beta2] as const;
+    this.optimizer = new AdamW(byPosition(variables), { betas, eps: epsilon, weightDecay });
     this.usage = new CodebookUsage(vocabSize);
     const d = options.discriminator;
     if (options.codebookInit !== undefined && options.codebookInit !== 'uniform' && options.codebookInit !== 'latents') {
@@ -104,15 +142,13 @@ export class TrainerCore {
       if (d.weight !== undefined) checkNumber(d.weight, 'options.discriminator.weight', { min: 0 });
       if (d.startStep !== undefined) checkNumber(d.startStep, 'options.discriminator.startStep', { integer: true, min: 0 });
       this.discriminator = PatchDiscriminator.create(rng.fork(1), { channels: d.channels, layers: d.layers });
-      this.discriminatorOptimizer = new AdamW(this.discriminator.variables(), {
-        learningRate: d.learningRate ?? learningRate,
-        beta1: rest.beta1,
-        beta2: rest.beta2,
-      });
+      if (d.learningRate !== undefined) checkNumber(d.learningRate, 'options.discriminator.learningRate', { min: 0 });
+      this.discriminatorOptimizer = new AdamW(byPosition(this.discriminator.variables()), { betas, eps: epsilon });
     } else {
       this.discriminator = null;
       this.discriminatorOptimizer = null;
     }
+    this.discriminatorLearningRate = d?.learningRate ?? learningRate;
   }
 
   get stepCount(): number {
@@ -132,14 +168,12 @@ export class TrainerCore {
     const tensors: Record<string, tf.Tensor> = {};
     const add = (prefix: string, list: readonly tf.Tensor[]) => list.forEach((t, i) => (tensors[`${prefix}${i}`] = t));
     add('param.', this.variables);
-    const { m, v } = this.optimizer.momentsInOrder();
-    add('optimizer.m.', m);
-    add('optimizer.v.', v);
+    add('optimizer.m.', [...this.optimizer.moments('exp_avg').values()]);
+    add('optimizer.v.', [...this.optimizer.moments('exp_avg_sq').values()]);
     if (this.discriminator && this.discriminatorOptimizer) {
       add('discriminator.param.', this.discriminator.variables());
-      const d = this.discriminatorOptimizer.momentsInOrder();
-      add('discriminator.optimizer.m.', d.m);
-      add('discriminator.optimizer.v.', d.v);
+      add('discriminator.optimizer.m.', [...this.discriminatorOptimizer.moments('exp_avg').values()]);
+      add('discriminator.optimizer.v.', [...this.discriminatorOptimizer.moments('exp_avg_sq').values()]);
     }
     return {
       step: this.steps,
@@ -163,7 +197,7 @@ export class TrainerCore {
     const t = (name: string) => state.tensors[name]!;
     this.variables.forEach((p, i) => p.assign(t(`param.${i}`)));
     const count = this.variables.length;
-    const moments = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => t(`${prefix}${i}`));
+    const moments = (prefix: string, n: number) => byPosition(Array.from({ length: n }, (_, i) => t(`${prefix}${i}`)));
     this.optimizer.restore(moments('optimizer.m.', count), moments('optimizer.v.', count), state.optimizerSteps);
     if (this.discriminator && this.discriminatorOptimizer) {
       const dVars = this.discriminator.variables();
@@ -227,8 +261,14 @@ export class TrainerCore {
       }
       return tf.addN(terms) as tf.Scalar;
     }, this.variables);
-    const gradNorm = this.optimizer.apply(grads);
-    tf.dispose(grads);
+    const positional = gradsByPosition(this.variables, grads);
+    let gradNorm: number;
+    try {
+      gradNorm = this.clipGradNorm === undefined ? await globalGradientNorm(positional) : await clipGradientNorm(positional, this.clipGradNorm);
+      this.optimizer.apply(positional, this.learningRate);
+    } finally {
+      tf.dispose([...Object.values(grads), ...positional.values()]);
+    }
     this.steps += 1;
 
     if (this.discriminator && this.discriminatorOptimizer) {
@@ -238,7 +278,7 @@ export class TrainerCore {
           tf.addN(kept.reals.map((real, i) => hingeDiscriminatorLoss(d.apply(real), d.apply(kept.fakes[i]!)))) as tf.Scalar,
         d.variables(),
       );
-      tf.dispose(this.discriminatorOptimizer.apply(dGrads));
+      this.discriminatorOptimizer.apply(gradsByPosition(d.variables(), dGrads), this.discriminatorLearningRate);
       tf.dispose(dGrads);
       kept.terms.discriminator = dLoss;
     }
@@ -252,10 +292,10 @@ export class TrainerCore {
     const report: StepReport = {
       step: this.steps,
       loss,
-      gradNorm: await read(gradNorm),
+      gradNorm,
       usage: { hits: stepUsage.hits, perplexity: stepUsage.perplexity(), deadCodes: stepUsage.deadCodes() },
     };
-    tf.dispose([value, gradNorm, ...kept.ids, ...Object.values(kept.terms), ...kept.fakes, ...kept.reals]);
+    tf.dispose([value, ...kept.ids, ...Object.values(kept.terms), ...kept.fakes, ...kept.reals]);
     // A macrotask between steps: read-backs on cpu/wasm resolve as microtasks, so a training loop would otherwise keep
     // the event loop (a page's UI, a worker's messages) blocked for its whole length.
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
+import { AdamW, checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
 import { clusterMean } from './nvgContentGenerator.js';
 import type { NvgGenerator } from './nvgGenerator.js';
 import type { RotaryTable } from './structureAwareRope.js';
@@ -128,11 +128,13 @@ export async function logitNormalTimes(rng: RandomGenerator, count: number): Pro
 }
 
 /**
- * Plain Adam over every trainable parameter of an NvgGenerator: one step per call of contentStep or structureStep.
+ * AdamW without weight decay (betas 0.9, 0.95) over every trainable parameter of an NvgGenerator: one step per call
+ * of contentStep or structureStep. `optimizer` holds the moments and the step count, for saving and resuming a run.
  * `dispose()` frees the optimizer's moments.
  */
 export class NvgTrainer {
-  private readonly optimizer: tf.AdamOptimizer;
+  readonly optimizer: AdamW;
+  readonly learningRate: number;
 
   constructor(
     private readonly generator: NvgGenerator,
@@ -141,31 +143,26 @@ export class NvgTrainer {
     checkNumber(learningRate, 'learningRate', { min: 0, exclusiveMin: true });
     checkNumber(beta1, 'beta1', { min: 0, max: 1 });
     checkNumber(beta2, 'beta2', { min: 0, max: 1 });
-    this.optimizer = tf.train.adam(learningRate, beta1, beta2);
+    this.learningRate = learningRate;
+    this.optimizer = new AdamW(generator.trainableVariables(), { betas: [beta1, beta2] });
   }
 
-  /** One Adam step on nvgContentLoss; returns the losses before the step. */
+  /** One AdamW step on nvgContentLoss; returns the losses before the step. */
   async contentStep(batch: NvgContentBatch): Promise<{ loss: number; mse: number; ce: number }> {
     let parts: tf.Scalar[] = [];
-    const loss = this.optimizer.minimize(
-      () => {
-        const l = nvgContentLoss(this.generator, batch);
-        parts = [tf.keep(l.mse), tf.keep(l.ce)];
-        return l.loss;
-      },
-      true,
-      [...this.generator.trainableVariables().values()],
-    )!;
+    const loss = this.update(() => {
+      const l = nvgContentLoss(this.generator, batch);
+      parts = [tf.keep(l.mse), tf.keep(l.ce)];
+      return l.loss;
+    });
     const [total, mse, ce] = await Promise.all([loss, ...parts].map(async (s) => (await s.data())[0]!));
     tf.dispose([loss, ...parts]);
     return { loss: total!, mse: mse!, ce: ce! };
   }
 
-  /** One Adam step on nvgStructureLoss; returns the loss before the step. */
+  /** One AdamW step on nvgStructureLoss; returns the loss before the step. */
   async structureStep(batch: NvgStructureBatch): Promise<number> {
-    const loss = this.optimizer.minimize(() => nvgStructureLoss(this.generator, batch), true, [
-      ...this.generator.trainableVariables().values(),
-    ])!;
+    const loss = this.update(() => nvgStructureLoss(this.generator, batch));
     const value = (await loss.data())[0]!;
     loss.dispose();
     return value;
@@ -173,5 +170,15 @@ export class NvgTrainer {
 
   dispose(): void {
     this.optimizer.dispose();
+  }
+
+  /** One AdamW step on `loss()`; returns the loss before the step (the caller disposes it). */
+  private update(loss: () => tf.Scalar): tf.Scalar {
+    const variables = this.generator.trainableVariables();
+    const { value, grads } = tf.variableGrads(loss, [...variables.values()]);
+    const byName = new Map([...variables].flatMap(([name, p]) => (grads[p.name] === undefined ? [] : [[name, grads[p.name]!] as const])));
+    this.optimizer.apply(byName, this.learningRate);
+    tf.dispose(grads);
+    return value;
   }
 }

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  type AdamW,
+  type AdamWOptions,
   checkNumber,
+  clipGradientNorm,
+  globalGradientNorm,
   checkTensor,
   InvalidArgumentError,
   loadStateDict,
@@ -12,15 +16,15 @@ import {
 import { torchStateDict } from '../parameterStore.js';
 import type { ScaleGenerator } from '../scaleGenerator.js';
 import type { ScaleSize } from '../scales.js';
-import { AdamW, type AdamWOptions } from './adamW.js';
 import { dropConditions } from './conditionDropout.js';
 import { crossEntropy } from './crossEntropy.js';
-import { clipGradientNorm, globalGradientNorm } from './gradientClipping.js';
 import { learningRateAt, type LearningRateSchedule } from './learningRate.js';
+import { varAdamW } from './varAdamW.js';
 
 export interface TrainerOptions {
   schedule: LearningRateSchedule;
-  adamW?: AdamWOptions;
+  /** AdamW's betas, eps and weight decay (default 0.05); VAR's no-decay rule picks the decaying parameters. */
+  adamW?: Omit<AdamWOptions, 'decays'>;
   /** Max global gradient norm (VAR: 2); 0 turns clipping off. */
   gradClip?: number;
   /** Label smoothing ε of the cross-entropy (VAR: 0). */
@@ -85,7 +89,7 @@ export class GeneratorTrainer {
     this.labelSmoothing = o.labelSmoothing;
     this.conditionDropout = o.conditionDropout;
     this.rng = new RandomGenerator(o.seed);
-    this.optimizer = new AdamW(model.params, options.adamW);
+    this.optimizer = varAdamW(model.params, options.adamW);
     this.varNames = new Map(model.params.names().map((n) => [model.params.get<tf.Variable>(n).name, n]));
   }
 

@@ -1,31 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, withDefaults } from '@nextdetail/core';
-import type { ParameterStore } from '../parameterStore.js';
+import { checkNumber, withDefaults } from '../validate.js';
 
 export interface AdamWOptions {
-  /** (β1, β2); the VAR and FlexVAR papers use (0.9, 0.95). */
+  /** (β1, β2). Default (0.9, 0.95), what VAR, FlexVAR, NVG and their tokenizers train with. */
   betas?: readonly [number, number];
+  /** Default 1e-8. */
   eps?: number;
-  /** Decoupled weight decay (VAR: 0.05), applied to the parameters `decays` accepts. */
+  /** Decoupled weight decay (VAR: 0.05), applied to the parameters `decays` accepts. Default 0. */
   weightDecay?: number;
+  /** Which parameters decay. Default: those of rank ≥ 2 (no decay on biases and norm gains). */
+  decays?: (name: string, parameter: tf.Variable) => boolean;
 }
 
-const DEFAULTS = { betas: [0.9, 0.95] as const, eps: 1e-8, weightDecay: 0.05 };
+const DEFAULTS = { betas: [0.9, 0.95] as const, eps: 1e-8, weightDecay: 0 };
 
-/** Name fragments VAR exempts from weight decay (FoundationVision/VAR@78b9539:utils/lr_control.py filter_params). */
-const NO_DECAY_KEYS = [
-  'cls_token', 'start_token', 'task_token', 'cfg_uncond', 'pos_embed', 'pos_1LC', 'pos_start', 'start_pos',
-  'lvl_embed', 'gamma', 'beta', 'ada_gss', 'moe_bias', 'scale_mul',
-];
-
-/** VAR's weight-decay rule: no decay on 1-D parameters, biases and the named embeddings/gains. */
-export function decays(name: string, torchShape: readonly number[]): boolean {
-  return torchShape.length > 1 && !name.endsWith('bias') && !NO_DECAY_KEYS.some((k) => name.includes(k));
-}
-
-// torch.optim.AdamW (the update of PyTorch's single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1 − β1)·g;
+// pytorch/pytorch torch/optim/adamw.py (the single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1 − β1)·g;
 // v ← β2·v + (1 − β2)·g²; p ← p − (lr / (1 − β1ᵗ))·m / (√v / √(1 − β2ᵗ) + eps).
-/** AdamW over a ParameterStore's variables; first and second moments kept per parameter name. */
+/** AdamW over named tf.Variables, with first and second moments kept per name; the learning rate is given per step. */
 export class AdamW {
   readonly betas: readonly [number, number];
   readonly eps: number;
@@ -34,12 +25,14 @@ export class AdamW {
   stepCount = 0;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
+  private readonly decaying = new Set<string>();
 
   constructor(
-    private readonly params: ParameterStore,
+    private readonly params: ReadonlyMap<string, tf.Variable>,
     options: AdamWOptions = {},
   ) {
-    const o = withDefaults<typeof DEFAULTS>(DEFAULTS, options as Partial<typeof DEFAULTS>);
+    const { decays = (_: string, p: tf.Variable) => p.rank >= 2, ...rest } = options;
+    const o = withDefaults<typeof DEFAULTS>(DEFAULTS, rest as Partial<typeof DEFAULTS>);
     checkNumber(o.betas[0], 'options.betas[0]', { min: 0, max: 1 });
     checkNumber(o.betas[1], 'options.betas[1]', { min: 0, max: 1 });
     checkNumber(o.eps, 'options.eps', { min: 0, exclusiveMin: true });
@@ -47,19 +40,19 @@ export class AdamW {
     this.betas = [o.betas[0], o.betas[1]];
     this.eps = o.eps;
     this.weightDecay = o.weightDecay;
-    for (const name of params.names()) {
-      const p = params.get(name);
+    for (const [name, p] of params) {
       this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
       this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      if (decays(name, p)) this.decaying.add(name);
     }
   }
 
-  /** First moments (`exp_avg`) or second moments (`exp_avg_sq`) by parameter name, tfjs layout. */
+  /** First moments (`exp_avg`) or second moments (`exp_avg_sq`) by parameter name. */
   moments(which: 'exp_avg' | 'exp_avg_sq'): ReadonlyMap<string, tf.Variable> {
     return which === 'exp_avg' ? this.m : this.v;
   }
 
-  /** Applies one update with learning rate `lr` from `grads` (by parameter name; missing names are skipped). */
+  /** Applies one update with learning rate `lr` from `grads` (by parameter name; parameters without one are left alone). */
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     checkNumber(lr, 'lr', { min: 0 });
     this.stepCount++;
@@ -67,11 +60,11 @@ export class AdamW {
     const bc1 = 1 - b1 ** this.stepCount;
     const bc2Sqrt = Math.sqrt(1 - b2 ** this.stepCount);
     for (const [name, g] of grads) {
-      const p = this.params.get<tf.Variable>(name);
+      const p = this.params.get(name);
+      if (p === undefined) throw new Error(`internal: a gradient for "${name}", which is not one of the optimizer's parameters`);
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
-      const spec = this.params.specs[name]!;
-      const wd = decays(name, spec.shape) ? this.weightDecay : 0;
+      const wd = this.decaying.has(name) ? this.weightDecay : 0;
       tf.tidy(() => {
         const decayed = wd > 0 ? tf.mul(p, 1 - lr * wd) : p;
         const mNew = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
@@ -84,7 +77,7 @@ export class AdamW {
     }
   }
 
-  /** Restores the moments (tfjs layout, by parameter name) and the step count, e.g. from a checkpoint. */
+  /** Restores the moments (by parameter name, shapes already checked by the caller) and the step count. */
   restore(m: ReadonlyMap<string, tf.Tensor>, v: ReadonlyMap<string, tf.Tensor>, stepCount: number): void {
     checkNumber(stepCount, 'stepCount', { min: 0, integer: true });
     for (const [name, t] of m) this.m.get(name)?.assign(t);
