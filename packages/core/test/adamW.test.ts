@@ -49,6 +49,17 @@ describe(`AdamW and gradient clipping [${backendName()}]`, () => {
     opt.dispose();
   });
 
+  it('parameterGrads re-keys tf.variableGrads output by parameter name, leaving out parameters without a gradient', async () => {
+    const [a, b] = [tf.variable(tf.scalar(2)), tf.variable(tf.scalar(3))];
+    const opt = new AdamW(new Map([['first', a], ['second', b]]));
+    const { value, grads } = tf.variableGrads(() => tf.square(b) as tf.Scalar, [a, b]);
+    const byName = opt.parameterGrads(grads);
+    expect([...byName.keys()]).toEqual(['second']);
+    expect((await byName.get('second')!.data())[0]).toBe(6);
+    tf.dispose([value, ...Object.values(grads), a, b]);
+    opt.dispose();
+  });
+
   it('restored moments and step count continue exactly where an uninterrupted run goes', async () => {
     const run = async (split: boolean) => {
       const p = tf.variable(tf.tensor1d([0.2, -0.4]));

@@ -52,6 +52,14 @@ export class AdamW {
     return which === 'exp_avg' ? this.m : this.v;
   }
 
+  /**
+   * `grads` as tf.variableGrads returns them (keyed by each tf.Variable's own name), keyed by this optimizer's
+   * parameter names instead, in parameter order; parameters without a gradient are left out.
+   */
+  parameterGrads(grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
+    return new Map([...this.params].flatMap(([name, p]) => (grads[p.name] === undefined ? [] : [[name, grads[p.name]!] as const])));
+  }
+
   /** Applies one update with learning rate `lr` from `grads` (by parameter name; parameters without one are left alone). */
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
     checkNumber(lr, 'lr', { min: 0 });

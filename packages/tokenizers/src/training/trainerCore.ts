@@ -35,11 +35,6 @@ function byPosition<T>(list: readonly T[]): Map<string, T> {
   return new Map(list.map((t, i) => [String(i), t]));
 }
 
-/** `grads` (by variable name, as tf.variableGrads returns them) keyed by position; variables without one are left out. */
-function gradsByPosition(variables: readonly tf.Variable[], grads: tf.NamedTensorMap): Map<string, tf.Tensor> {
-  return new Map(variables.flatMap((p, i) => (grads[p.name] === undefined ? [] : [[String(i), grads[p.name]!] as const])));
-}
-
 /** What every tokenizer trainer shares: the optimizer, the loss terms and their weights. */
 export interface TrainingOptions {
   /** Seeds the trainer's own draws (initialisation, scale sampling, the discriminator). */
@@ -261,7 +256,7 @@ export class TrainerCore {
       }
       return tf.addN(terms) as tf.Scalar;
     }, this.variables);
-    const positional = gradsByPosition(this.variables, grads);
+    const positional = this.optimizer.parameterGrads(grads);
     let gradNorm: number;
     try {
       gradNorm = this.clipGradNorm === undefined ? await globalGradientNorm(positional) : await clipGradientNorm(positional, this.clipGradNorm);
@@ -278,7 +273,7 @@ export class TrainerCore {
           tf.addN(kept.reals.map((real, i) => hingeDiscriminatorLoss(d.apply(real), d.apply(kept.fakes[i]!)))) as tf.Scalar,
         d.variables(),
       );
-      this.discriminatorOptimizer.apply(gradsByPosition(d.variables(), dGrads), this.discriminatorLearningRate);
+      this.discriminatorOptimizer.apply(this.discriminatorOptimizer.parameterGrads(dGrads), this.discriminatorLearningRate);
       tf.dispose(dGrads);
       kept.terms.discriminator = dLoss;
     }

@@ -174,10 +174,8 @@ export class NvgTrainer {
 
   /** One AdamW step on `loss()`; returns the loss before the step (the caller disposes it). */
   private update(loss: () => tf.Scalar): tf.Scalar {
-    const variables = this.generator.trainableVariables();
-    const { value, grads } = tf.variableGrads(loss, [...variables.values()]);
-    const byName = new Map([...variables].flatMap(([name, p]) => (grads[p.name] === undefined ? [] : [[name, grads[p.name]!] as const])));
-    this.optimizer.apply(byName, this.learningRate);
+    const { value, grads } = tf.variableGrads(loss, [...this.generator.trainableVariables().values()]);
+    this.optimizer.apply(this.optimizer.parameterGrads(grads), this.learningRate);
     tf.dispose(grads);
     return value;
   }

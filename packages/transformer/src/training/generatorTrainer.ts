@@ -74,7 +74,6 @@ export class GeneratorTrainer {
   private readonly gradClip: number;
   private readonly labelSmoothing: number;
   private readonly conditionDropout: number;
-  private readonly varNames: Map<string, string>;
 
   constructor(
     readonly model: ScaleGenerator,
@@ -90,7 +89,6 @@ export class GeneratorTrainer {
     this.conditionDropout = o.conditionDropout;
     this.rng = new RandomGenerator(o.seed);
     this.optimizer = varAdamW(model.params, options.adamW);
-    this.varNames = new Map(model.params.names().map((n) => [model.params.get<tf.Variable>(n).name, n]));
   }
 
   /** Updates applied so far. */
@@ -117,8 +115,7 @@ export class GeneratorTrainer {
       () => crossEntropy(this.model.forwardScales(labels, batch.input_BLCv, batch.scales), batch.target_BL, this.labelSmoothing),
       this.model.params.variables(),
     );
-    const byName = new Map<string, tf.Tensor>();
-    for (const [varName, g] of Object.entries(grads)) byName.set(this.varNames.get(varName)!, g);
+    const byName = this.optimizer.parameterGrads(grads);
     try {
       const loss = (await value.data())[0]!;
       const gradNorm = this.gradClip > 0 ? await clipGradientNorm(byName, this.gradClip) : await globalGradientNorm(byName);
