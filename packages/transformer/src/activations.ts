@@ -4,11 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** GELU, tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/**
+ * GELU, tanh approximation: 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³), computed as x·σ(2u), the same
+ * function (1 + tanh(u) = 2σ(2u)) in fewer ops: wasm's Sigmoid runs in XNNPACK, about 8× faster than its Tanh.
+ */
 export function geluTanh(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+    const twiceInner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI);
+    return tf.mul(x, tf.sigmoid(twiceInner));
   });
 }
 

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { geluTanh } from '../activations.js';
 import { linear, type LinearParams } from './linear.js';
 import { modulatedLayerNorm } from './modulatedLayerNorm.js';
 import type { RotaryTable } from './structureAwareRope.js';
 
 const RMS_NORM_EPS = 1e-6;
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /**
  * One block's parameters, rearranged at load time from the state dict (`modulation.lin`, `linear1`, `linear2`,
@@ -160,12 +160,6 @@ export function mergeBlockTensors(parts: Float32Array[], d: number, heads: numbe
 function toHeads(x_BTN: tf.Tensor, heads: number): tf.Tensor {
   const [b, t, n] = x_BTN.shape as [number, number, number];
   return tf.transpose(tf.reshape(x_BTN, [b, t, heads, n / heads]), [0, 2, 1, 3]);
-}
-
-/** GELU, tanh approximation. */
-function geluTanh(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.square(x), x), 0.044715)), SQRT_2_OVER_PI);
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
 /**
