@@ -25,7 +25,7 @@ export function generatorConfig(method: PipelineMethod, preset: Preset, tokenize
         numClasses,
         width,
         depth,
-        heads,
+        heads: preset.nvgHeads,
         structure: preset.nvgStructure,
         timeEmbedDim: 16,
       });

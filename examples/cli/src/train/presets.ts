@@ -24,6 +24,12 @@ export interface Preset {
   /** Latent and codebook channels. */
   latentChannels: number;
   generator: { depth: number; width: number; heads: number };
+  /**
+   * NVG's content heads. RoPE gives each head's rows and columns (headDim − 8 − 2·structureBits)/2 channels: at width
+   * 64 two heads leave 6 (frequencies 1, 0.046 and 0.002, which barely tell the rows of an 8×8 grid apart), one head
+   * 22 (11 frequencies from 1 down), so NVG's heads are as wide as the width.
+   */
+  nvgHeads: number;
   /** NVG's structure flow network, smaller than its content network. */
   nvgStructure: { depth: number; width: number; heads: number };
   defaults: { tokenizerSteps: number; generatorSteps: number; tokenizerBatch: number; generatorBatch: number; tokenizerLr: number; generatorLr: number };
@@ -38,6 +44,7 @@ export const PRESET_SIZES: Record<PresetName, Preset> = {
     vocabSize: 32,
     latentChannels: 8,
     generator: { depth: 1, width: 32, heads: 1 },
+    nvgHeads: 1,
     nvgStructure: { depth: 1, width: 32, heads: 1 },
     defaults: { tokenizerSteps: 20, generatorSteps: 20, tokenizerBatch: 8, generatorBatch: 8, tokenizerLr: 3e-3, generatorLr: 3e-3 },
   },
@@ -49,7 +56,8 @@ export const PRESET_SIZES: Record<PresetName, Preset> = {
     vocabSize: 256,
     latentChannels: 16,
     generator: { depth: 2, width: 64, heads: 2 },
-    nvgStructure: { depth: 1, width: 64, heads: 2 },
+    nvgHeads: 1,
+    nvgStructure: { depth: 1, width: 64, heads: 1 },
     defaults: { tokenizerSteps: 400, generatorSteps: 800, tokenizerBatch: 8, generatorBatch: 16, tokenizerLr: 2e-3, generatorLr: 2e-3 },
   },
 };
