@@ -5,7 +5,7 @@ import { backendName, expectNoLeaks } from '../../../test/backend.js';
 import { normals } from './helpers.js';
 
 /** Float64 GroupNorm of one [B, H, W, C] array (two-pass variance, eps 1e-6). */
-function groupNorm64(x: Float32Array, [b, h, w, c]: number[], gamma: Float32Array, beta: Float32Array, groups: number): Float64Array {
+function groupNorm64(x: Float32Array, [b, h, w, c]: [number, number, number, number], gamma: Float32Array, beta: Float32Array, groups: number): Float64Array {
   const out = new Float64Array(x.length);
   const per = c / groups;
   for (let n = 0; n < b; n++) {
@@ -32,13 +32,13 @@ describe(`GroupNorm: the batched and the image-by-image forms [${backendName()}]
     [2, 2, 4, 4],
   ] as const) {
     it(`B=${b}, ${h}×${h}×${c}, ${groups} groups: both match a float64 GroupNorm and have the same gradients, leak-free`, async () => {
-      const shape = [b, h, h, c];
+      const shape: [number, number, number, number] = [b, h, h, c];
       // An offset mean (|mean| ≫ std) is where a one-pass variance would cancel.
       const xs = Float32Array.from(normals(b * h * h * c, 11), (v) => 20 + 0.5 * v);
       const [gs, bs] = [Float32Array.from(normals(c, 12), (v) => 1 + 0.2 * v), Float32Array.from(normals(c, 13))];
-      const x = tf.tensor4d(xs, shape as [number, number, number, number]);
+      const x = tf.tensor4d(xs, shape);
       const [gamma, beta] = [tf.tensor1d(gs), tf.tensor1d(bs)];
-      const weight = tf.tensor4d(normals(b * h * h * c, 14), shape as [number, number, number, number]);
+      const weight = tf.tensor4d(normals(b * h * h * c, 14), shape);
       const expected = groupNorm64(xs, shape, gs, bs, groups);
       const results = await expectNoLeaks(async () => {
         const out: { value: Float32Array; grads: Float32Array[] }[] = [];
