@@ -1,5 +1,5 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -38,6 +38,11 @@ describe('nextdetail bench-quality', () => {
       expect(m.metrics.accuracy).toBeGreaterThanOrEqual(0);
     }
     expect(results.noiseFloor.fake.count).toBe(20);
+    // The generated images are kept, for a stopped benchmark to go on from.
+    for (const m of METHODS) {
+      const saved = readdirSync(join(out, m, 'generator', 'samples'), { recursive: true, encoding: 'utf8' });
+      expect(saved.filter((f) => f.endsWith('.png'))).toHaveLength(20);
+    }
     expect(results.noiseFloor.real.count).toBe(100);
 
     const chart = PNG.sync.read(readFileSync(join(out, 'results.png')));
@@ -55,6 +60,15 @@ describe('nextdetail bench-quality', () => {
     expect(again.stderr).not.toContain('training the');
     expect(statSync(evalFile).mtimeMs).toBe(evaluated);
     expect(again.stdout).toContain(rows[2]);
+
+    // The folder may move: its runs and evaluations are still found.
+    const moved = join(dir, 'moved');
+    renameSync(out, moved);
+    const fromMoved = await nextdetail('bench-quality', ...tiny, '--methods', 'var', '--out', moved);
+    expect(fromMoved.status, fromMoved.stderr).toBe(0);
+    expect(fromMoved.stderr).not.toContain('training the');
+    expect(statSync(join(moved, 'var', 'generator', 'eval.json')).mtimeMs).toBe(evaluated);
+    renameSync(moved, out);
 
     // A run with another budget refuses the finished runs rather than reporting them under its settings.
     const other = await nextdetail('bench-quality', ...tiny.slice(0, 4), '--generator-steps', '3', ...tiny.slice(6), '--methods', 'var', '--out', out);

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { RandomGenerator } from '@nextdetail/core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../src/data/fashionMnist';
-import { nextdetail, usageError } from './runCli';
+import { nextdetail, nextdetailAsync, usageError } from './runCli';
 import { writeTinyPipelines } from './tinyPipelines';
 import type { EvalReport } from '../src/evaluation/evalReport';
 
@@ -25,8 +25,16 @@ function writeGrey(path: string, side: number, pixel: (i: number) => number): vo
   writeFileSync(path, PNG.sync.write(png));
 }
 
+const EVAL = ['eval', '--real', 'fashion-mnist:test', '--real-count', '300', '--backend', 'wasm', '--json'];
+
 function evaluate(...args: string[]): EvalReport {
-  const r = nextdetail('eval', '--real', 'fashion-mnist:test', '--real-count', '300', '--backend', 'wasm', '--json', ...args);
+  const r = nextdetail(...EVAL, ...args);
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as EvalReport;
+}
+
+async function evaluateAsync(...args: string[]): Promise<EvalReport> {
+  const r = await nextdetailAsync(...EVAL, ...args);
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as EvalReport;
 }
@@ -87,6 +95,33 @@ describe('nextdetail eval', () => {
     expect(r.accuracy).toBeLessThanOrEqual(1);
     // Image i asks for class i mod 10: every class has two samples.
     expect(Object.keys(r.perClassAccuracy)).toHaveLength(10);
+  });
+
+  it('--fake-out keeps the images; a later run reads back the batches saved with the same settings', async () => {
+    const saved = join(dir, 'resumed');
+    const first = await evaluateAsync('--model', models.var, '--count', '6', '--batch-size', '3', '--fake-out', saved);
+    // Image n is <class>/<n>.png: ordered by n.
+    const pngs = () =>
+      readdirSync(saved, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.png'))
+        .sort((a, b) => basename(a).localeCompare(basename(b)));
+    expect(pngs()).toHaveLength(6);
+    const stamps = pngs().map((f) => statSync(join(saved, f)).mtimeMs);
+
+    // Two saved batches are read back and one more is generated: the set equals a fresh run's.
+    const resumed = await evaluateAsync('--model', models.var, '--count', '9', '--batch-size', '3', '--fake-out', saved);
+    expect(pngs()).toHaveLength(9);
+    expect(pngs().slice(0, 6).map((f) => statSync(join(saved, f)).mtimeMs)).toEqual(stamps);
+    const fresh = await evaluateAsync('--model', models.var, '--count', '9', '--batch-size', '3', '--fake-out', join(dir, 'fresh'));
+    expect(resumed.fid).toBe(fresh.fid);
+    expect(resumed.accuracy).toBe(fresh.accuracy);
+    expect(first.fake.count).toBe(6);
+
+    // Images of other settings are not mixed in.
+    const other = async (...args: string[]) => usageError(await nextdetailAsync('eval', '--backend', 'wasm', '--model', models.var, '--count', '9', '--fake-out', saved, ...args));
+    expect(await other('--batch-size', '3', '--seed', '1')).toMatch(/--fake-out.*"seed":0/);
+    expect(await other('--batch-size', '4')).toMatch(/--fake-out.*"batchSize":3/);
+    expect(await other('--batch-size', '3', '--model', models.nvg)).toMatch(/--fake-out/);
   });
 
   it('prints a table without --json', () => {

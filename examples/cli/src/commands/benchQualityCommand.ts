@@ -39,6 +39,8 @@ const COLOURS: Record<string, readonly [number, number, number]> = {
 const REAL_COLOUR = [0.6, 0.6, 0.6] as const;
 /** Where a method's evaluation (in its generator folder) and the noise floor (in --out) are kept for later runs. */
 const EVAL_FILE = 'eval.json';
+/** Where a method's generated images are kept: a stopped benchmark goes on from the batches saved there. */
+const SAMPLES_DIR = 'samples';
 
 export function benchQualityCommand(): Command {
   return new Command('bench-quality')
@@ -56,7 +58,7 @@ export function benchQualityCommand(): Command {
     .option('--real-count <n>', 'use the first n test images as the real set (default: all 10 000)', numberArgument)
     .option('--batch-size <n>', 'images per generation batch', numberArgument, 50)
     .option('--seed <n>', 'seed of training and sampling', numberArgument, 0)
-    .option('--out <dir>', 'runs and results; finished runs found there (trained with these settings) and their evaluations are reused, so several processes may split --methods and a last run writes the table (delete a method\'s folder to retrain it)', 'bench-quality')
+    .option('--out <dir>', 'runs and results; finished runs found there (trained with these settings), their evaluations and the images they generated so far are reused, so a stopped benchmark goes on where it was and several processes may split --methods, a last run writing the table (delete a method\'s folder to retrain it)', 'bench-quality')
     .option('--backend <list>', 'tfjs backends for every step (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)')
     .action((flags: BenchFlags) => runBenchQuality(flags));
 }
@@ -123,6 +125,7 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     log(`${method}: generating ${flags.count} images and evaluating them (or reading the evaluation an earlier run left)`);
     const evaluation = await cachedEval(join(generatorDir, EVAL_FILE), [
       'eval', ...real, '--model', pipeline, '--count', String(flags.count), '--batch-size', String(flags.batchSize), '--seed', String(flags.seed), '--json', ...backend,
+      '--fake-out', join(generatorDir, SAMPLES_DIR),
     ]);
     results.push({
       method,

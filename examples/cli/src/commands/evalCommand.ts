@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { frechetDistanceFromFeatures } from '@nextdetail/eval';
 import { disposePipeline } from '@nextdetail/samplers';
@@ -46,7 +48,7 @@ export function evalCommand(): Command {
     .option('--model <file>', 'or generate the fake set with this pipeline (classes in turn)')
     .option('--count <n>', 'with --model: how many images to generate', numberArgument, 1000)
     .option('--batch-size <n>', 'with --model: images per generation batch (batch b uses seed + b)', numberArgument, 50)
-    .option('--fake-out <dir>', 'with --model: also save the generated images there, one folder per class')
+    .option('--fake-out <dir>', 'with --model: also save the generated images there, one folder per class; a later run with the same model, backend, batch size and sampling flags reads back the batches saved there, so a long run can stop and go on')
     .option('--classifier <file>', 'feature classifier (default: the shipped assets/classifier.safetensors)')
     .option('--inception <weights>', 'also FID on the FID-Inception network (pt_inception-2015-12-05 .pth or .safetensors)')
     .option('--json', 'print one JSON object instead of the table');
@@ -89,9 +91,22 @@ async function runEval(flags: EvalFlags): Promise<void> {
       try {
         checkSamplingFlags(flags, pipeline);
         const bar = progressBar('generating [{bar}] {value}/{total} images | {eta_formatted} left', flags.count, 0, {});
-        fake = await generatedSet(pipeline, { count: flags.count, batchSize: flags.batchSize, sampling: flags, saveDir: fakeOut, onBatch: (done) => bar.update(done, {}) }).finally(() =>
-          bar.stop(),
-        );
+        const { seed, cfg, topK, topP, temperature, structureSteps, size, steps } = flags;
+        const settings = {
+          model: createHash('sha256').update(await readFile(flags.model)).digest('hex'),
+          backend: backend.name,
+          batchSize: flags.batchSize,
+          sampling: { seed, cfg, topK, topP, temperature, structureSteps, size, steps },
+        };
+        fake = await generatedSet(pipeline, {
+          count: flags.count,
+          batchSize: flags.batchSize,
+          sampling: flags,
+          saveDir: fakeOut,
+          settings,
+          saveFlag: '--fake-out',
+          onBatch: (done) => bar.update(done, {}),
+        }).finally(() => bar.stop());
         fakeSource = `${flags.model} (${pipeline.method}, seed ${flags.seed})`;
       } finally {
         disposePipeline(pipeline);

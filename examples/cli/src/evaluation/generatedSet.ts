@@ -1,5 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Pipeline } from '@nextdetail/samplers';
 import type { LabelledImages } from '../data/labelledImages.js';
@@ -7,7 +7,8 @@ import { disposeGeneration } from '../generation/disposeGeneration.js';
 import { rastersFromImages } from '../render/imageRasters.js';
 import { sampleImages } from '../generation/sampleImages.js';
 import type { SamplingFlags } from '../generation/samplingOptions.js';
-import { encodePng } from '../png.js';
+import { decodePng, encodePng } from '../png.js';
+import { GenerationRecord, type GenerationSettings } from './generationRecord.js';
 
 export interface GeneratedSetOptions {
   count: number;
@@ -15,6 +16,13 @@ export interface GeneratedSetOptions {
   sampling: SamplingFlags;
   /** Also write every image as `<dir>/<class>/<n>.png` (a folder `--fake` reads back). */
   saveDir?: string;
+  /**
+   * With saveDir: what the images depend on besides their batch (the model file's hash, the backend, the sampling
+   * flags). Batches an earlier call with the same settings and batch size saved there are read back, not generated.
+   */
+  settings?: GenerationSettings;
+  /** The flag saveDir came from, named in errors. */
+  saveFlag?: string;
   onBatch?: (done: number) => void;
 }
 
@@ -23,14 +31,26 @@ export interface GeneratedSetOptions {
  * are `seed`, `seed + 1`, … so any batch size gives a reproducible set. Returned as 8-bit RGB at the model's size.
  */
 export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOptions): Promise<LabelledImages> {
-  const { count, batchSize, sampling, saveDir, onBatch } = options;
+  const { count, batchSize, sampling, saveDir, settings, saveFlag = 'saveDir', onBatch } = options;
   const classNames = pipeline.info.classNames;
   const labels = Int32Array.from({ length: count }, (_, i) => i % classNames.length);
+  const record = saveDir === undefined || settings === undefined ? undefined : await GenerationRecord.open(saveDir, settings, saveFlag);
+  const pngPath = (i: number) => join(saveDir!, classNames[labels[i]!]!.replaceAll('/', '-'), `${String(i).padStart(5, '0')}.png`);
   let images: Uint8Array | undefined;
   let H = 0;
   let W = 0;
   for (let start = 0, batch = 0; start < count; start += batchSize, batch++) {
     const batchLabels = Array.from(labels.subarray(start, Math.min(count, start + batchSize)));
+    if (record?.has(batch, batchLabels.length)) {
+      for (let b = 0; b < batchLabels.length; b++) {
+        const r = decodePng(await readFile(pngPath(start + b)));
+        [H, W] = [r.height, r.width];
+        images ??= new Uint8Array(count * H * W * 3);
+        images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), (start + b) * H * W * 3);
+      }
+      onBatch?.(Math.min(count, start + batchSize));
+      continue;
+    }
     const generation = await sampleImages(pipeline, batchLabels, { ...sampling, seed: sampling.seed + batch });
     try {
       [, H, W] = generation.images_BHWC.shape;
@@ -44,14 +64,14 @@ export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOpti
       for (const [b, r] of rasters.entries()) {
         images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), (start + b) * H * W * 3);
         if (saveDir !== undefined) {
-          const dir = join(saveDir, classNames[batchLabels[b]!]!.replaceAll('/', '-'));
-          await mkdir(dir, { recursive: true });
-          await writeFile(join(dir, `${String(start + b).padStart(5, '0')}.png`), encodePng(r));
+          await mkdir(dirname(pngPath(start + b)), { recursive: true });
+          await writeFile(pngPath(start + b), encodePng(r));
         }
       }
     } finally {
       disposeGeneration(generation);
     }
+    await record?.saved(batch, batchLabels.length);
     onBatch?.(Math.min(count, start + batchSize));
   }
   return { images: images!, labels, count, height: H, width: W, channels: 3, classNames };
