@@ -183,9 +183,12 @@ describe(`safetensors round trips [${backendName()}]`, () => {
     const bf16Bits = [0x3f80, 0xc040, 0x7f80, 0x0001, 0x7fc0, 0x8000];
     const bf16Values = [1, -3, Infinity, 2 ** -133, NaN, -0];
     const i64 = BigInt64Array.from([-2147483648n, 2147483647n, 0n, -1n]);
+    // Float64 values float32 cannot hold: 0.1 and 1 + 2^-40 round, 1e300 overflows, 1e-320 underflows.
+    const f64 = Float64Array.from([0.1, 1 + 2 ** -40, 1e300, -1e-320, NaN, -0]);
     const bytes = await writeSafetensors(
       {
         f32,
+        f64: { dtype: 'F64', shape: [2, 3], data: f64 },
         i32,
         bool,
         i64: { dtype: 'I64', shape: [2, 2], data: i64 },
@@ -200,12 +203,14 @@ describe(`safetensors round trips [${backendName()}]`, () => {
     const file = await readSafetensors(bytes);
     expect(file.metadata).toEqual(Object.fromEntries([['kind', 'test'], ['ünïcode', '✓ "quoted"\n'], ['__proto__', 'a plain key']]));
     expect(Object.getPrototypeOf(file.metadata)).toBe(Object.prototype);
-    expect([...file.keys()].sort()).toEqual(['bf16', 'bool', 'f16', 'f32', 'i32', 'i64', 'rawBool', 'u8']);
+    expect([...file.keys()].sort()).toEqual(['bf16', 'bool', 'f16', 'f32', 'f64', 'i32', 'i64', 'rawBool', 'u8']);
+    expect(file.info('f64')).toEqual({ dtype: 'F64', shape: [2, 3], byteLength: 48 });
     expect(file.info('f16')).toEqual({ dtype: 'F16', shape: [12], byteLength: 24 });
     expect(file.info('i64')).toEqual({ dtype: 'I64', shape: [2, 2], byteLength: 32 });
 
     const expected: Record<string, { dtype: tf.DataType; shape: number[]; values: number[] }> = {
       f32: { dtype: 'float32', shape: [2, 3], values: [1, -0, NaN, Infinity, Math.fround(1e-45), -3.5] },
+      f64: { dtype: 'float32', shape: [2, 3], values: Array.from(f64, Math.fround) },
       i32: { dtype: 'int32', shape: [4], values: [-2147483648, 2147483647, 0, 7] },
       bool: { dtype: 'bool', shape: [2, 2], values: [1, 0, 0, 1] },
       i64: { dtype: 'int32', shape: [2, 2], values: [-2147483648, 2147483647, 0, -1] },
@@ -223,6 +228,9 @@ describe(`safetensors round trips [${backendName()}]`, () => {
       }
     });
 
+    const rawF64 = await file.rawTensor('f64');
+    expect(rawF64.data).toBeInstanceOf(Float64Array);
+    expect(mismatches(rawF64.data, [...f64])).toBe(0);
     const rawI64 = await file.rawTensor('i64');
     expect(rawI64.data).toBeInstanceOf(BigInt64Array);
     expect(rawI64.data).toEqual(i64);
@@ -293,7 +301,7 @@ describe(`safetensors round trips [${backendName()}]`, () => {
       [{ x: { dtype: 'F32', shape: [2], data: new Float64Array(2) } }, undefined, DTypeError, /tensors\["x"\].data: expected a Float32Array for F32/],
       [{ x: { dtype: 'I32', shape: [3], data: new Int32Array(2) } }, undefined, ShapeError, /expected 3 values for shape \[3\], got 2 values/],
       [{ x: { dtype: 'I32', shape: [-1], data: new Int32Array(1) } }, undefined, ShapeError, /shape: expected an array of non-negative integers/],
-      [{ x: { dtype: 'F64', shape: [1], data: new Float64Array(1) } }, undefined, InvalidArgumentError, /dtype "F64"/],
+      [{ x: { dtype: 'U64', shape: [1], data: new BigUint64Array(1) } }, undefined, InvalidArgumentError, /dtype "U64"/],
       [{ x: [1, 2] }, undefined, InvalidArgumentError, /tensors\["x"\]: expected a tf.Tensor or \{dtype, shape, data\}/],
       [{ __metadata__: tf.scalar(1) }, undefined, InvalidArgumentError, /reserved/],
       [{}, { n: 1 as unknown as string }, InvalidArgumentError, /metadata\["n"\]: expected a string, got 1/],
@@ -329,14 +337,14 @@ describe(`safetensors reading [${backendName()}]`, () => {
 
   it('opens files with dtypes it cannot decode, refusing only those tensors', async () => {
     const data = new Uint8Array(12);
-    new DataView(data.buffer).setFloat64(0, 0.5, true);
+    new DataView(data.buffer).setBigUint64(0, 5n, true);
     new DataView(data.buffer).setFloat32(8, 0.25, true);
     const file = await readSafetensors(
-      craft({ d: { dtype: 'F64', shape: [1], data_offsets: [0, 8] }, f: { dtype: 'F32', shape: [], data_offsets: [8, 12] } }, data),
+      craft({ d: { dtype: 'U64', shape: [1], data_offsets: [0, 8] }, f: { dtype: 'F32', shape: [], data_offsets: [8, 12] } }, data),
     );
-    expect(file.info('d')).toEqual({ dtype: 'F64', shape: [1], byteLength: 8 });
+    expect(file.info('d')).toEqual({ dtype: 'U64', shape: [1], byteLength: 8 });
     await expect(file.tensor('d')).rejects.toThrow(DTypeError);
-    await expect(file.rawTensor('d')).rejects.toThrow(/tensor "d" in buffer: expected one of F32, F16, BF16, I64, I32, U8, BOOL, got F64/);
+    await expect(file.rawTensor('d')).rejects.toThrow(/tensor "d" in buffer: expected one of F64, F32, F16, BF16, I64, I32, U8, BOOL, got U64/);
     expect((await file.rawTensor('f')).data).toEqual(Float32Array.from([0.25]));
     await file.close();
   });

@@ -87,7 +87,7 @@ export async function loadFidInceptionFile(pathOrUrl: string): Promise<FidIncept
 
 /** Saves statistics as `.npz` (numpy-readable `mu`, `sigma`) or, for a `.safetensors` path, float64 safetensors. */
 export async function saveStatistics(path: string, stats: FeatureStatistics): Promise<void> {
-  const bytes = path.endsWith('.safetensors') ? encodeStatisticsSafetensors(stats) : await encodeStatisticsNpz(stats);
+  const bytes = path.endsWith('.safetensors') ? await encodeStatisticsSafetensors(stats) : await encodeStatisticsNpz(stats);
   await writeFile(path, bytes);
 }
 

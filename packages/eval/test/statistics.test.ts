@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RandomGenerator } from '@nextdetail/core';
+import { CheckpointFormatError, RandomGenerator, writeSafetensors } from '@nextdetail/core';
 import {
   StatisticsAccumulator,
   decodeAccumulatorNpz,
@@ -92,9 +92,18 @@ describe('statistics files', () => {
     const npz = await decodeStatisticsNpz(await encodeStatisticsNpz(stats));
     expect(Array.from(npz.mu)).toEqual(Array.from(stats.mu));
     expect(Array.from(npz.sigma)).toEqual(Array.from(stats.sigma));
-    const st = decodeStatisticsSafetensors(encodeStatisticsSafetensors(stats));
+    const bytes = await encodeStatisticsSafetensors(stats);
+    const st = await decodeStatisticsSafetensors(bytes);
+    expect(Array.from(st.mu)).toEqual(Array.from(stats.mu));
     expect(Array.from(st.sigma)).toEqual(Array.from(stats.sigma));
     expect(st.count).toBe(40);
+    // A truncated file and a file without sigma are refused, naming what is wrong.
+    expect(await thrown(() => decodeStatisticsSafetensors(bytes.subarray(0, bytes.length - 8)))).toBeInstanceOf(CheckpointFormatError);
+    const muOnly = await writeSafetensors({ mu: { dtype: 'F64', shape: [6], data: stats.mu } });
+    expect(String(await thrown(() => decodeStatisticsSafetensors(muOnly, 'stats.safetensors')))).toMatch(/stats\.safetensors.*tensor "sigma".*got tensors mu/);
+    // float32 statistics are read, widened.
+    const f32 = await writeSafetensors({ mu: { dtype: 'F32', shape: [6], data: Float32Array.from(stats.mu) }, sigma: { dtype: 'F32', shape: [6, 6], data: Float32Array.from(stats.sigma) } });
+    expect(Array.from((await decodeStatisticsSafetensors(f32)).mu)).toEqual(Array.from(stats.mu, Math.fround));
     expect(((await thrown(() => decodeStatisticsNpz(new Uint8Array(10)))) as { argument: string }).argument).toBe('npz');
   });
 });

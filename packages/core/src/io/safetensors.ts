@@ -24,7 +24,7 @@ const ITEM_BYTES = {
 
 export type SafetensorsDType = keyof typeof ITEM_BYTES;
 
-const SUPPORTED_DTYPES = ['F32', 'F16', 'BF16', 'I64', 'I32', 'U8', 'BOOL'] as const;
+const SUPPORTED_DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'U8', 'BOOL'] as const;
 
 export interface SafetensorsTensorInfo {
   dtype: SafetensorsDType;
@@ -32,8 +32,9 @@ export interface SafetensorsTensorInfo {
   byteLength: number;
 }
 
-/** Tensor values without tfjs: F16/BF16 widened to float32 (exactly), I64 kept exact, BOOL as 0/1 bytes. */
+/** Tensor values without tfjs: F64 and I64 kept exact, F16/BF16 widened to float32 (exactly), BOOL as 0/1 bytes. */
 export type RawTensor =
+  | { dtype: 'F64'; shape: number[]; data: Float64Array }
   | { dtype: 'F32' | 'F16' | 'BF16'; shape: number[]; data: Float32Array }
   | { dtype: 'I64'; shape: number[]; data: BigInt64Array }
   | { dtype: 'I32'; shape: number[]; data: Int32Array }
@@ -41,6 +42,7 @@ export type RawTensor =
 
 /** What `writeSafetensors` stores verbatim: each dtype's own storage, F16/BF16 as their 16-bit patterns. */
 export type WritableRawTensor =
+  | { dtype: 'F64'; shape: readonly number[]; data: Float64Array }
   | { dtype: 'F32'; shape: readonly number[]; data: Float32Array }
   | { dtype: 'F16' | 'BF16'; shape: readonly number[]; data: Uint16Array }
   | { dtype: 'I64'; shape: readonly number[]; data: BigInt64Array }
@@ -59,7 +61,10 @@ export interface SafetensorsFile {
   /** Tensor names in the order their bytes appear in the file. */
   keys(): string[];
   info(name: string): SafetensorsTensorInfo;
-  /** F32/F16/BF16 → float32, I64/I32/U8 → int32 (a ValueRangeError if an I64 value does not fit), BOOL → bool. */
+  /**
+   * F32/F16/BF16 → float32, F64 → float32 (rounded: tfjs has no float64; rawTensor keeps it exact), I64/I32/U8 → int32
+   * (a ValueRangeError if an I64 value does not fit), BOOL → bool.
+   */
   tensor(name: string): Promise<tf.Tensor>;
   /** The named tensors (default: all), read in as few ranges as possible; on failure none is left allocated. */
   tensors(names?: readonly string[]): Promise<Record<string, tf.Tensor>>;
@@ -285,6 +290,8 @@ function toRaw(entry: Entry, bytes: Uint8Array, file: string): RawTensor {
   const shape = [...entry.shape];
   const dtype = entry.dtype;
   switch (dtype) {
+    case 'F64':
+      return { dtype, shape, data: new Float64Array(copy(bytes)) };
     case 'F32':
     case 'F16':
     case 'BF16':
@@ -305,6 +312,8 @@ function toRaw(entry: Entry, bytes: Uint8Array, file: string): RawTensor {
 function toTensor(entry: Entry, bytes: Uint8Array, file: string): tf.Tensor {
   const { dtype, shape } = entry;
   switch (dtype) {
+    case 'F64':
+      return tf.tensor(Float32Array.from(new Float64Array(copy(bytes))), shape, 'float32');
     case 'F32':
     case 'F16':
     case 'BF16':
@@ -358,6 +367,7 @@ function describeJson(value: unknown): string {
 }
 
 const RAW_ARRAYS = {
+  F64: Float64Array,
   F32: Float32Array,
   F16: Uint16Array,
   BF16: Uint16Array,
@@ -372,8 +382,8 @@ const TENSOR_DTYPES: Partial<Record<tf.DataType, SafetensorsDType>> = { float32:
 /**
  * Serialises tensors as a safetensors file: tensors in sorted name order, the header padded with spaces to a multiple
  * of 8 bytes. tf.Tensors map float32 → F32, int32 → I32, bool → BOOL (read with `await data()`, hence async: WebGPU
- * has no synchronous read); raw `{dtype, shape, data}` entries are stored as given (I64 from a BigInt64Array, F16/BF16
- * from their bit patterns). Inputs are not disposed.
+ * has no synchronous read); raw `{dtype, shape, data}` entries are stored as given (F64 from a Float64Array, I64 from a
+ * BigInt64Array, F16/BF16 from their bit patterns). Inputs are not disposed.
  */
 export async function writeSafetensors(
   tensors: Record<string, tf.Tensor | WritableRawTensor>,
