@@ -76,7 +76,10 @@ describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method
     expectOk(first);
     expect(first.stdout).toContain('stopped         at step 1 of 2');
     expect(existsSync(join(resumed, 'model.safetensors'))).toBe(false);
-    expectOk(await nextdetail(...args, '--resume'));
+    expect(png(join(resumed, 'loss.png')).height).toBeGreaterThan(0);
+    const second = await nextdetail(...args, '--resume');
+    expectOk(second);
+    expect(second.stdout).toContain('resumed         at step 1');
     expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(gen(), 'state.safetensors')))).toBe(true);
     expect(await sameTensors(join(resumed, 'model.safetensors'), join(gen(), 'model.safetensors'))).toBe(true);
   });
@@ -86,8 +89,12 @@ describe('nextdetail train-tokenizer --resume', () => {
   it('--stop-at 1, then --resume, gives the tokenizer of an uninterrupted run', async () => {
     const resumed = join(dir, 'var-tok-resumed');
     const args = ['train-tokenizer', '--method', 'var', ...SMALL_RUN, '--out', resumed];
-    expectOk(await nextdetail(...args, '--stop-at', '1'));
-    expectOk(await nextdetail(...args, '--resume'));
+    const first = await nextdetail(...args, '--stop-at', '1');
+    expectOk(first);
+    expect(first.stdout).toMatch(/stopped {9}at step 1 of 2; continue with: nextdetail train-tokenizer .*--resume/);
+    const second = await nextdetail(...args, '--resume');
+    expectOk(second);
+    expect(second.stdout).toContain('resumed         at step 1');
     expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(dir, 'var-tok', 'state.safetensors')))).toBe(true);
     expect(await sameTensors(join(resumed, 'tokenizer.safetensors'), join(dir, 'var-tok', 'tokenizer.safetensors'))).toBe(true);
   });

@@ -7,7 +7,6 @@ import { describeBackend, startBackend } from '../backend.js';
 import { encodePng } from '../png.js';
 import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
-import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';
@@ -15,7 +14,7 @@ import { readTokenizerFile } from '../train/tokenizerFile.js';
 import { loadTokenizer } from '../train/tokenizerSetup.js';
 import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
 import { loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
-import { runTrainingLoop, trainingRecord, trainingSeconds } from '../train/trainingLoop.js';
+import { runTrainingLoop } from '../train/trainingLoop.js';
 
 const COMMAND = 'train';
 export const PIPELINE_FILE = 'model.safetensors';
@@ -67,23 +66,18 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
     ...(resumed ? { state: resumed.state } : {}),
   });
   try {
-    const start = resumed?.progress.step ?? 0;
-    if (start > 0) console.log(`resumed         at step ${start}`);
-    const losses = resumed?.progress.losses ?? {};
-    const previousSeconds = resumed?.progress.seconds ?? 0;
     const perClass = settings.preset === 'tiny' ? 2 : 4;
-    const done = await runTrainingLoop({
+    const finished = await runTrainingLoop({
       label: `${method} generator`,
       command: COMMAND,
       settings,
       out,
+      reproduce,
       data,
-      start,
+      ...(resumed ? { resumed: resumed.progress } : {}),
       total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
-      losses,
-      previousSeconds,
       started,
       step: (step, images_BHWC, labels) => run.step(step, images_BHWC, labels),
       trainingState: () => run.trainingState(),
@@ -92,13 +86,9 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
         await writeFile(join(out, `samples-epoch-${epoch}.png`), encodePng(grid));
       },
     });
-    await writeFile(join(out, 'loss.png'), encodePng(lossPlot(losses)));
-    if (done < total) {
-      console.log(`stopped         at step ${done} of ${total}; continue with: ${reproduce} --resume`);
-      return;
-    }
-    const seconds = trainingSeconds(previousSeconds, started);
-    const training = { ...trainingRecord(reproduce, settings, data.count, total, seconds, losses), tokenizerTraining: tokenizerFile.info.training };
+    if (finished === undefined) return;
+    const { seconds } = finished;
+    const training = { ...finished.record, tokenizerTraining: tokenizerFile.info.training };
     const bytes = await writePipeline({
       method,
       tokenizerStateDict: tokenizerFile.bytes,

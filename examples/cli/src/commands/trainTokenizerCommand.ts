@@ -8,14 +8,13 @@ import { batchTensors } from '../data/labelledImages.js';
 import { encodePng } from '../png.js';
 import { rastersFromImages } from '../render/imageRasters.js';
 import { labelledGrid, tileScale } from '../render/labelledGrid.js';
-import { lossPlot } from '../render/lossPlot.js';
 import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
 import { createTokenizerTrainer, loadTokenizer, tokenizerSetup } from '../train/tokenizerSetup.js';
 import { writeTokenizerFile } from '../train/tokenizerFile.js';
 import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
 import { loadTrainingData } from '../train/trainingData.js';
-import { runTrainingLoop, trainingRecord, trainingSeconds } from '../train/trainingLoop.js';
+import { runTrainingLoop } from '../train/trainingLoop.js';
 
 const COMMAND = 'train-tokenizer';
 export const TOKENIZER_FILE = 'tokenizer.safetensors';
@@ -53,22 +52,17 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   const trainer = createTokenizerTrainer(setup, { seed: settings.seed, codebookInit: 'latents', optimizer: { learningRate: settings.lr } });
   try {
     if (resumed) await trainer.resume(resumed.state);
-    const start = resumed?.progress.step ?? 0;
-    if (start > 0) console.log(`resumed         at step ${start}`);
-    const losses = resumed?.progress.losses ?? {};
-    const previousSeconds = resumed?.progress.seconds ?? 0;
-    const done = await runTrainingLoop({
+    const finished = await runTrainingLoop({
       label: `${method} tokenizer`,
       command: COMMAND,
       settings,
       out,
+      reproduce,
       data,
-      start,
+      ...(resumed ? { resumed: resumed.progress } : {}),
       total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
-      losses,
-      previousSeconds,
       started,
       step: async (_, images_BHWC) => {
         const report = await trainer.step(images_BHWC);
@@ -76,13 +70,9 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
       },
       trainingState: () => trainer.trainingState(),
     });
-    await writeFile(join(out, 'loss.png'), encodePng(lossPlot(losses)));
-    if (done < total) {
-      console.log(`stopped         at step ${done} of ${total}; continue with: ${reproduce} --resume`);
-      return;
-    }
-    const seconds = trainingSeconds(previousSeconds, started);
-    const info = { classNames: data.classNames, imageSize: settings.imageSize, training: trainingRecord(reproduce, settings, data.count, total, seconds, losses) };
+    if (finished === undefined) return;
+    const { seconds } = finished;
+    const info = { classNames: data.classNames, imageSize: settings.imageSize, training: finished.record };
     const bytes = await writeTokenizerFile(await trainer.checkpoint(), { method, tokenizerConfig: setup.tokenizerConfig, info });
     await writeFile(join(out, TOKENIZER_FILE), bytes);
     await writeFile(join(out, 'reconstructions.png'), encodePng(await reconstructionGrid(method, bytes, setup.tokenizerConfig, data)));

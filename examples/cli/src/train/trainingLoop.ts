@@ -1,7 +1,10 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
+import { encodePng } from '../png.js';
 import { progressBar } from '../progress/progressBar.js';
-import { formatValue } from '../render/lossPlot.js';
+import { formatValue, lossPlot } from '../render/lossPlot.js';
 import { type RunProgress, saveRunState } from './runState.js';
 import type { TrainSettings } from './trainFlags.js';
 import { batchIndices, stepsPerEpoch } from './trainingData.js';
@@ -12,16 +15,16 @@ export interface TrainingLoop<Settings extends TrainSettings> {
   command: string;
   settings: Settings;
   out: string;
+  /** The command line that reproduces the run (`--resume` appended continues it). */
+  reproduce: string;
   data: LabelledImages;
-  /** Steps already done (a resumed run's), the total, and an optional earlier stop. */
-  start: number;
+  /** The progress of the run this one continues: its steps, loss history and training time. */
+  resumed?: RunProgress<Settings>;
+  /** The total steps, and an optional earlier stop. */
   total: number;
   stopAt?: number;
   saveEvery: number;
-  /** Loss history by term, one value per step done; appended to. */
-  losses: Record<string, number[]>;
-  /** Training time of earlier sessions, and when this one started (`performance.now()`). */
-  previousSeconds: number;
+  /** When this session started (`performance.now()`). */
   started: number;
   /** One optimisation step on a batch (disposed by the loop) and its labels; returns the loss terms. */
   step(step: number, images_BHWC: tf.Tensor4D, labels: number[]): Promise<Record<string, number>>;
@@ -32,33 +35,33 @@ export interface TrainingLoop<Settings extends TrainSettings> {
 }
 
 /**
- * Runs steps start … end − 1 on the seeded batches of `batchIndices` with a progress bar, saving the run state every
- * `saveEvery` steps and at the end; returns the end.
+ * Runs the steps from the resumed run's (or 0) up to the total or `stopAt` on the seeded batches of `batchIndices`
+ * with a progress bar, saving the run state every `saveEvery` steps and at the end, and draws `loss.png`. Returns the
+ * training record of a finished run with its seconds, or undefined when it stopped early (after saying how to go on).
  */
-export async function runTrainingLoop<Settings extends TrainSettings>(loop: TrainingLoop<Settings>): Promise<number> {
+export async function runTrainingLoop<Settings extends TrainSettings>(
+  loop: TrainingLoop<Settings>,
+): Promise<{ record: ReturnType<typeof trainingRecord>; seconds: number } | undefined> {
+  const start = loop.resumed?.step ?? 0;
+  if (start > 0) console.log(`resumed         at step ${start}`);
+  const losses = loop.resumed?.losses ?? {};
+  const seconds = () => (loop.resumed?.seconds ?? 0) + (performance.now() - loop.started) / 1000;
   const end = Math.min(loop.total, loop.stopAt ?? loop.total);
   const { data, settings } = loop;
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const save = async (stepsDone: number) => {
-    const progress: RunProgress<Settings> = {
-      command: loop.command,
-      settings,
-      step: stepsDone,
-      totalSteps: loop.total,
-      losses: loop.losses,
-      seconds: trainingSeconds(loop.previousSeconds, loop.started),
-    };
+    const progress: RunProgress<Settings> = { command: loop.command, settings, step: stepsDone, totalSteps: loop.total, losses, seconds: seconds() };
     await saveRunState(loop.out, await loop.trainingState(), progress);
   };
-  const bar = progressBar(`${loop.label} [{bar}] {value}/{total} | ETA {eta_formatted} | {losses}`, loop.total, loop.start, { losses: '' }, { keep: true });
+  const bar = progressBar(`${loop.label} [{bar}] {value}/{total} | ETA {eta_formatted} | {losses}`, loop.total, start, { losses: '' }, { keep: true });
   try {
-    for (let step = loop.start; step < end; step++) {
+    for (let step = start; step < end; step++) {
       const indices = batchIndices(data.count, settings.batch, settings.seed, step);
       const { images_BHWC, labels_B } = batchTensors(data, indices);
       const terms = await loop
         .step(step, images_BHWC, indices.map((n) => data.labels[n]!))
         .finally(() => tf.dispose([images_BHWC, labels_B]));
-      for (const [name, value] of Object.entries(terms)) (loop.losses[name] ??= []).push(value);
+      for (const [name, value] of Object.entries(terms)) (losses[name] ??= []).push(value);
       bar.update(step + 1, { losses: Object.entries(terms).map(([n, v]) => `${n} ${formatValue(v)}`).join(' ') });
       const done = step + 1;
       if (done % perEpoch === 0 || done === loop.total) await loop.epochEnd?.(Math.ceil(done / perEpoch));
@@ -68,16 +71,17 @@ export async function runTrainingLoop<Settings extends TrainSettings>(loop: Trai
     bar.stop();
   }
   await save(end);
-  return end;
-}
-
-/** Training time over every session of the run so far. */
-export function trainingSeconds(previousSeconds: number, started: number): number {
-  return previousSeconds + (performance.now() - started) / 1000;
+  await writeFile(join(loop.out, 'loss.png'), encodePng(lossPlot(losses)));
+  if (end < loop.total) {
+    console.log(`stopped         at step ${end} of ${loop.total}; continue with: ${loop.reproduce} --resume`);
+    return undefined;
+  }
+  const total = seconds();
+  return { record: trainingRecord(loop.reproduce, settings, data.count, loop.total, total, losses), seconds: total };
 }
 
 /** What a finished run records in the file it writes (the tokenizer or pipeline file's `training` info). */
-export function trainingRecord(command: string, settings: TrainSettings, images: number, steps: number, seconds: number, losses: Readonly<Record<string, readonly number[]>>) {
+function trainingRecord(command: string, settings: TrainSettings, images: number, steps: number, seconds: number, losses: Readonly<Record<string, readonly number[]>>) {
   return {
     command,
     dataset: settings.data ?? 'Fashion-MNIST',
