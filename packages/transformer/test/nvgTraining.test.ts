@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RandomGenerator, ShapeError } from '@nextdetail/core';
+import { InvalidArgumentError, RandomGenerator, ShapeError } from '@nextdetail/core';
 import { type NvgConfig, nvgConfigFor } from '../src/nvg/nvgConfig.js';
 import { NvgGenerator } from '../src/nvg/nvgGenerator.js';
-import { clusterTokens, logitNormalTimes, nvgContentLoss, NvgTrainer } from '../src/nvg/nvgTraining.js';
+import { clusterTokens, logitNormalTimes, nvgContentLoss, nvgStructureLoss, NvgTrainer } from '../src/nvg/nvgTraining.js';
 import { structureBits } from '../../tokenizers/src/quantizer/structureBits.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
@@ -103,6 +103,40 @@ describe(`NVG training steps [${backendName()}]`, () => {
     console.log(`[${backendName()}] structure loss ${first.toFixed(4)} → ${last.toFixed(4)}`);
     expect(first).toBeGreaterThan(0.5);
     expect(last).toBeLessThan(0.05);
+  });
+
+  it('a structure step over several batches returns their mean loss before one update, leak-free', async () => {
+    await expectNoLeaks(async () => {
+      const rng = new RandomGenerator(9);
+      const fullLabels = tf.tensor2d(Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 16), [2, 16], 'int32');
+      const targetBits_BPW = await structureBits(fullLabels as tf.Tensor2D, TINY.stages - 1, TINY.structureBits);
+      const batches = [];
+      for (const s of [0, 2]) {
+        const stageLabels = tf.tensor2d(Int32Array.from({ length: 32 }, (_, i) => ((i * 7) % 16) >> (4 - s)), [2, 16], 'int32');
+        const bits = await structureBits(stageLabels as tf.Tensor2D, s, TINY.structureBits);
+        const rope = await generator.structureRope(bits);
+        const noise_BPW = rng.normal([2, 16, TINY.structureBits]);
+        batches.push({ canvas_BPC, bits_BPW: bits, targetBits_BPW, classLabels_B, stage: s, noise_BPW, t: await logitNormalTimes(rng, 2), rope });
+        stageLabels.dispose();
+      }
+      const separate = [];
+      for (const b of batches) {
+        const l = nvgStructureLoss(generator, b);
+        separate.push((await l.data())[0]!);
+        l.dispose();
+      }
+      const trainer = new NvgTrainer(generator, { learningRate: 1e-3 });
+      const head = async () => Float32Array.from((await generator.stateDict())['structure_head.linear.weight']!.data as Float32Array);
+      const before = await head();
+      const mean = await trainer.structureStep(batches);
+      const after = await head();
+      expect(mean).toBeCloseTo((separate[0]! + separate[1]!) / 2, 5);
+      expect(trainer.optimizer.stepCount).toBe(1);
+      expect(after.some((x, i) => x !== before[i])).toBe(true);
+      await expect(trainer.structureStep([])).rejects.toThrow(InvalidArgumentError);
+      trainer.dispose();
+      tf.dispose([fullLabels, targetBits_BPW, ...batches.flatMap((b) => [b.bits_BPW, b.noise_BPW, b.rope.cos_B1TF, b.rope.sin_B1TF])]);
+    });
   });
 
   it('refuses a target of the wrong shape and mismatched times with ShapeErrors', async () => {

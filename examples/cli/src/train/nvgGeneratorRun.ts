@@ -13,9 +13,9 @@ const NVG_STREAM = 13;
 
 /**
  * NVG's generator: per step one content update (stage step mod S: MSE of the final canvas + cross-entropy of the
- * cluster tokens) and one structure-flow update (stage step mod (S − 2)), 10% condition dropout, AdamW (betas 0.9,
- * 0.95) over every parameter, by NvgTrainer, whose optimizer moments the training state saves and restores. Every
- * draw comes from (seed, step), so a resumed run continues exactly.
+ * cluster tokens) and one structure-flow update on the mean loss of every stage's split, 10% condition dropout,
+ * AdamW (betas 0.9, 0.95) over every parameter, by NvgTrainer, whose optimizer moments the training state saves and
+ * restores. Every draw comes from (seed, step), so a resumed run continues exactly.
  */
 // NVG paper §2.2 Eq. 1 and 3; reference digest §3.3 "Training"
 export class NvgGeneratorRun implements GeneratorRun {
@@ -76,22 +76,26 @@ export class NvgGeneratorRun implements GeneratorRun {
       };
       const content = await this.trainer.contentStep(contentBatch);
 
-      const r = step % c.structureStages;
+      // Every stage's split in one update, as the reference trains them: one stage per step left the flow's maps
+      // incoherent after thousands of steps (assets/models/MODELS.md).
       const fullBits_BPW = own(await structureBits(steps[c.stages - 1]!.labels_Bl, c.stages - 1, c.structureBits));
-      const bitsR_BPW = own(await structureBits(steps[r]!.labels_Bl, r, c.structureBits));
-      const ropeR = await this.generator.structureRope(bitsR_BPW);
-      owned.push(ropeR.cos_B1TF, ropeR.sin_B1TF);
-      const structureBatch = {
-        canvas_BPC: canvasAt(r + 1),
-        bits_BPW: bitsR_BPW,
-        targetBits_BPW: fullBits_BPW,
-        classLabels_B,
-        stage: r,
-        noise_BPW: own(rng.normal([batch, c.positions, c.structureBits])),
-        t: await logitNormalTimes(rng, batch),
-        rope: ropeR,
-      };
-      const structure = await this.trainer.structureStep(structureBatch);
+      const structureBatches = [];
+      for (let r = 0; r < c.structureStages; r++) {
+        const bitsR_BPW = own(await structureBits(steps[r]!.labels_Bl, r, c.structureBits));
+        const ropeR = await this.generator.structureRope(bitsR_BPW);
+        owned.push(ropeR.cos_B1TF, ropeR.sin_B1TF);
+        structureBatches.push({
+          canvas_BPC: canvasAt(r + 1),
+          bits_BPW: bitsR_BPW,
+          targetBits_BPW: fullBits_BPW,
+          classLabels_B,
+          stage: r,
+          noise_BPW: own(rng.normal([batch, c.positions, c.structureBits])),
+          t: await logitNormalTimes(rng, batch),
+          rope: ropeR,
+        });
+      }
+      const structure = await this.trainer.structureStep(structureBatches);
       return { content: content.loss, content_mse: content.mse, content_ce: content.ce, structure };
     } finally {
       tf.dispose([plan, ...owned]);

@@ -30,7 +30,11 @@ export interface Preset {
    * 22 (11 frequencies from 1 down), so NVG's heads are as wide as the width.
    */
   nvgHeads: number;
-  /** NVG's structure flow network, smaller than its content network. */
+  /**
+   * NVG's structure flow network. In the small preset it is deeper than the content network: trained on the first
+   * split alone, a one-block network left the maps as incoherent as noise after 2 200 steps, a two-block one after
+   * 500, while three blocks made them steadily more coherent (assets/models/MODELS.md).
+   */
   nvgStructure: { depth: number; width: number; heads: number };
   defaults: { tokenizerSteps: number; generatorSteps: number; tokenizerBatch: number; generatorBatch: number; tokenizerLr: number; generatorLr: number };
 }
@@ -57,7 +61,7 @@ export const PRESET_SIZES: Record<PresetName, Preset> = {
     latentChannels: 16,
     generator: { depth: 2, width: 64, heads: 2 },
     nvgHeads: 1,
-    nvgStructure: { depth: 1, width: 64, heads: 1 },
+    nvgStructure: { depth: 3, width: 64, heads: 1 },
     defaults: { tokenizerSteps: 400, generatorSteps: 800, tokenizerBatch: 8, generatorBatch: 16, tokenizerLr: 2e-3, generatorLr: 2e-3 },
   },
 };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
+import { AdamW, checkNumber, checkTensor, describeShape, InvalidArgumentError, type RandomGenerator, ShapeError } from '@nextdetail/core';
 import { clusterMean } from './nvgContentGenerator.js';
 import type { NvgGenerator } from './nvgGenerator.js';
 import type { RotaryTable } from './structureAwareRope.js';
@@ -160,9 +160,14 @@ export class NvgTrainer {
     return { loss: total!, mse: mse!, ce: ce! };
   }
 
-  /** One AdamW step on nvgStructureLoss; returns the loss before the step. */
-  async structureStep(batch: NvgStructureBatch): Promise<number> {
-    const loss = this.update(() => nvgStructureLoss(this.generator, batch));
+  /**
+   * One AdamW step on nvgStructureLoss, or on the mean loss of several batches (the reference trains every stage of
+   * an image in one step, with uniform weights); returns the loss before the step.
+   */
+  async structureStep(batch: NvgStructureBatch | readonly NvgStructureBatch[]): Promise<number> {
+    const batches = Array.isArray(batch) ? (batch as readonly NvgStructureBatch[]) : [batch as NvgStructureBatch];
+    if (batches.length === 0) throw new InvalidArgumentError('batch', 'a structure batch or a non-empty array of them', 'an empty array');
+    const loss = this.update(() => tf.div(tf.addN(batches.map((b) => nvgStructureLoss(this.generator, b))), batches.length) as tf.Scalar);
     const value = (await loss.data())[0]!;
     loss.dispose();
     return value;
