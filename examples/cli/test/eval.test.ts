@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { RandomGenerator } from '@nextdetail/core';
@@ -116,6 +116,14 @@ describe('nextdetail eval', () => {
     expect(resumed.fid).toBe(fresh.fid);
     expect(resumed.accuracy).toBe(fresh.accuracy);
     expect(first.fake.count).toBe(6);
+
+    // A batch missing a file is generated again, the same.
+    const lost = join(saved, pngs()[4]!);
+    const lostBytes = readFileSync(lost);
+    rmSync(lost);
+    const repaired = await evaluateAsync('--model', models.var, '--count', '9', '--batch-size', '3', '--fake-out', saved);
+    expect(readFileSync(lost).equals(lostBytes)).toBe(true);
+    expect(repaired.fid).toBe(fresh.fid);
 
     // Images of other settings are not mixed in.
     const other = async (...args: string[]) => usageError(await nextdetailAsync('eval', '--backend', 'wasm', '--model', models.var, '--count', '9', '--fake-out', saved, ...args));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -29,6 +30,8 @@ export interface GeneratedSetOptions {
 /**
  * `count` images from a pipeline, classes in turn (image i asks for class i mod K), generated in batches whose seeds
  * are `seed`, `seed + 1`, … so any batch size gives a reproducible set. Returned as 8-bit RGB at the model's size.
+ * With `saveDir` and `settings`, a batch recorded there with these settings is read back when all its files are
+ * still there, and generated again otherwise.
  */
 export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOptions): Promise<LabelledImages> {
   const { count, batchSize, sampling, saveDir, settings, saveFlag = 'saveDir', onBatch } = options;
@@ -41,7 +44,7 @@ export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOpti
   let W = 0;
   for (let start = 0, batch = 0; start < count; start += batchSize, batch++) {
     const batchLabels = Array.from(labels.subarray(start, Math.min(count, start + batchSize)));
-    if (record?.has(batch, batchLabels.length)) {
+    if (record?.has(batch, batchLabels.length) && batchLabels.every((_, b) => existsSync(pngPath(start + b)))) {
       for (let b = 0; b < batchLabels.length; b++) {
         const r = decodePng(await readFile(pngPath(start + b)));
         [H, W] = [r.height, r.width];
