@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { orderedSegmentSum } from './orderedSegmentSum.js';
 
 /**
  * E[ids] for int32 ids of any shape, [...ids.shape, C], inside a recorded function: ∂/∂E is the scatter-add of the
@@ -22,7 +23,13 @@ function registerKernels(): void {
         const { vocabSize } = attrs as unknown as { vocabSize: number };
         const channels = (dy as tf.Tensor).shape[(dy as tf.Tensor).rank - 1]!;
         return {
-          embedding: () => tf.unsortedSegmentSum(tf.reshape(dy as tf.Tensor, [-1, channels]), tf.reshape(ids, [-1]), vocabSize),
+          embedding: () => {
+            const dy_NC = tf.reshape(dy as tf.Tensor, [-1, channels]) as tf.Tensor2D;
+            const ids_N = tf.reshape(ids, [-1]) as tf.Tensor1D;
+            // WebGPU's own segment sum is not reproducible (orderedSegmentSum); the other backends' is, and faster.
+            const ordered = tf.getBackend() === 'webgpu' && vocabSize >= 2;
+            return ordered ? orderedSegmentSum(dy_NC, ids_N, vocabSize) : tf.unsortedSegmentSum(dy_NC, ids_N, vocabSize);
+          },
           ids: () => tf.zeros(ids.shape),
         };
       },
