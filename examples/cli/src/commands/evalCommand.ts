@@ -92,7 +92,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
         checkSamplingFlags(flags, pipeline);
         const bar = progressBar('generating [{bar}] {value}/{total} images | {eta_formatted} left', flags.count, 0, {});
         const { seed, cfg, topK, topP, temperature, structureSteps, size, steps } = flags;
-        const settings = {
+        const settings = fakeOut && {
           model: createHash('sha256').update(await readFile(flags.model)).digest('hex'),
           backend: backend.name,
           batchSize: flags.batchSize,
@@ -103,7 +103,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
           batchSize: flags.batchSize,
           sampling: flags,
           saveDir: fakeOut,
-          settings,
+          ...(settings ? { settings } : {}),
           saveFlag: '--fake-out',
           onBatch: (done) => bar.update(done, {}),
         }).finally(() => bar.stop());

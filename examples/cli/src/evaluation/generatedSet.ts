@@ -9,6 +9,7 @@ import { rastersFromImages } from '../render/imageRasters.js';
 import { sampleImages } from '../generation/sampleImages.js';
 import type { SamplingFlags } from '../generation/samplingOptions.js';
 import { decodePng, encodePng } from '../png.js';
+import type { Raster } from '../raster.js';
 import { GenerationRecord, type GenerationSettings } from './generationRecord.js';
 
 export interface GeneratedSetOptions {
@@ -42,22 +43,22 @@ export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOpti
   let images: Uint8Array | undefined;
   let H = 0;
   let W = 0;
+  const place = (i: number, r: Raster) => {
+    [H, W] = [r.height, r.width];
+    images ??= new Uint8Array(count * H * W * 3);
+    images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), i * H * W * 3);
+  };
   for (let start = 0, batch = 0; start < count; start += batchSize, batch++) {
     const batchLabels = Array.from(labels.subarray(start, Math.min(count, start + batchSize)));
     if (record?.has(batch, batchLabels.length) && batchLabels.every((_, b) => existsSync(pngPath(start + b)))) {
       for (let b = 0; b < batchLabels.length; b++) {
-        const r = decodePng(await readFile(pngPath(start + b)));
-        [H, W] = [r.height, r.width];
-        images ??= new Uint8Array(count * H * W * 3);
-        images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), (start + b) * H * W * 3);
+        place(start + b, decodePng(await readFile(pngPath(start + b))));
       }
       onBatch?.(Math.min(count, start + batchSize));
       continue;
     }
     const generation = await sampleImages(pipeline, batchLabels, { ...sampling, seed: sampling.seed + batch });
     try {
-      [, H, W] = generation.images_BHWC.shape;
-      images ??= new Uint8Array(count * H * W * 3);
       const rgb = tf.tidy(() => {
         const x = generation.images_BHWC;
         return x.shape[3] === 3 ? x.clone() : tf.tile(x, [1, 1, 1, 3]);
@@ -65,7 +66,7 @@ export async function generatedSet(pipeline: Pipeline, options: GeneratedSetOpti
       const rasters = await rastersFromImages(rgb as tf.Tensor4D);
       rgb.dispose();
       for (const [b, r] of rasters.entries()) {
-        images.set(Uint8Array.from(r.data, (v) => Math.round(v * 255)), (start + b) * H * W * 3);
+        place(start + b, r);
         if (saveDir !== undefined) {
           await mkdir(dirname(pngPath(start + b)), { recursive: true });
           await writeFile(pngPath(start + b), encodePng(r));
