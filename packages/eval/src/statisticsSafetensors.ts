@@ -1,4 +1,4 @@
-import { DTypeError, InvalidArgumentError, readSafetensors, ShapeError, writeSafetensors } from '@nextdetail/core';
+import { bytesFromBuffer, DTypeError, InvalidArgumentError, readSafetensors, ShapeError, writeSafetensors } from '@nextdetail/core';
 import type { FeatureStatistics } from './featureStatistics.js';
 
 /** `mu` [d] and `sigma` [d, d] as float64 safetensors, with the sample count in `__metadata__`. */
@@ -12,10 +12,10 @@ export async function encodeStatisticsSafetensors(stats: FeatureStatistics): Pro
 
 /**
  * Reads `mu` and `sigma` (F64, or F32 widened) from safetensors bytes. A malformed file is a CheckpointFormatError
- * from core's reader, which validates the whole header first.
+ * naming `name`, from core's reader, which validates the whole header first.
  */
 export async function decodeStatisticsSafetensors(bytes: Uint8Array, name = 'safetensors'): Promise<FeatureStatistics> {
-  const file = await readSafetensors(bytes);
+  const file = await readSafetensors(bytesFromBuffer(bytes, name));
   try {
     const read = async (key: string): Promise<{ shape: number[]; data: Float64Array }> => {
       if (!file.keys().includes(key)) {

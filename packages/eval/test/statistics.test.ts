@@ -98,7 +98,9 @@ describe('statistics files', () => {
     expect(Array.from(st.sigma)).toEqual(Array.from(stats.sigma));
     expect(st.count).toBe(40);
     // A truncated file and a file without sigma are refused, naming what is wrong.
-    expect(await thrown(() => decodeStatisticsSafetensors(bytes.subarray(0, bytes.length - 8)))).toBeInstanceOf(CheckpointFormatError);
+    const truncated = await thrown(() => decodeStatisticsSafetensors(bytes.subarray(0, bytes.length - 8), 'stats.safetensors'));
+    expect(truncated).toBeInstanceOf(CheckpointFormatError);
+    expect(String(truncated)).toContain('stats.safetensors');
     const muOnly = await writeSafetensors({ mu: { dtype: 'F64', shape: [6], data: stats.mu } });
     expect(String(await thrown(() => decodeStatisticsSafetensors(muOnly, 'stats.safetensors')))).toMatch(/stats\.safetensors.*tensor "sigma".*got tensors mu/);
     // float32 statistics are read, widened.
