@@ -19,8 +19,13 @@ describe('nextdetail bench-quality', () => {
   it('trains each method on tiny settings and writes the table, the JSON and the chart', async () => {
     const out = join(dir, 'bench');
     const tiny = ['--preset', 'tiny', '--tokenizer-steps', '2', '--generator-steps', '2', '--limit', '12', '--count', '20', '--real-count', '100', '--backend', 'wasm'];
+    // An interrupted benchmark left VAR's tokenizer part-trained: the run goes on from its state.
+    const stopped = await nextdetail('train-tokenizer', '--method', 'var', ...tiny.slice(0, 2), '--steps', '2', '--stop-at', '1', '--limit', '12', '--seed', '0', '--backend', 'wasm', '--out', join(out, 'var', 'tokenizer'));
+    expect(stopped.status, stopped.stderr).toBe(0);
     const r = await nextdetail('bench-quality', ...tiny, '--methods', METHODS.join(','), '--out', out);
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('var: training the tokenizer (2 steps): going on from step 1');
+    expect(r.stderr).toContain('nvg: training the tokenizer (2 steps)\n');
 
     const table = readFileSync(join(out, 'results.md'), 'utf8');
     const rows = table.split('\n').filter((l) => l.startsWith('| '));
@@ -74,6 +79,14 @@ describe('nextdetail bench-quality', () => {
     const other = await nextdetail('bench-quality', ...tiny.slice(0, 4), '--generator-steps', '3', ...tiny.slice(6), '--methods', 'var', '--out', out);
     expect(usageError(other)).toMatch(/--out.*--steps 3.*trained by: nextdetail train .*--steps 2/);
   }, 300_000);
+
+  it('refuses a stopped run started with other settings rather than finishing it under these', async () => {
+    const out = join(dir, 'other-stopped');
+    const stopped = await nextdetail('train-tokenizer', '--method', 'var', '--preset', 'tiny', '--steps', '3', '--stop-at', '1', '--limit', '12', '--backend', 'wasm', '--out', join(out, 'var', 'tokenizer'));
+    expect(stopped.status, stopped.stderr).toBe(0);
+    const r = await nextdetail('bench-quality', '--preset', 'tiny', '--tokenizer-steps', '2', '--limit', '12', '--methods', 'var', '--backend', 'wasm', '--out', out);
+    expect(usageError(r)).toMatch(/--out.*stopped runs started with --steps 2 .*started by: nextdetail train-tokenizer .*--steps 3/);
+  }, 60_000);
 
   it('rejects an unknown method with one error line naming --methods', async () => {
     const r = await nextdetail('bench-quality', '--methods', 'var,gan', '--out', join(dir, 'bad'));

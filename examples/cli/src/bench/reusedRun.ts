@@ -39,11 +39,19 @@ export async function reusableRunRecord(path: string, expected: Readonly<Record<
   if (typeof record?.command !== 'string') {
     throw new InvalidArgumentError('--out', 'finished runs whose files record their training command', `${path} without one`);
   }
-  const flags = commandFlags(record.command);
+  checkTrainedWith(record.command, expected, 'runs trained', dirname(path), `${path}, trained by`);
+  return record;
+}
+
+/**
+ * Refuses a run whose command line lacks a flag of `expected` or has it with another value; `runs` and `found` word
+ * the error (what --out must hold, and which file or state did not).
+ */
+export function checkTrainedWith(command: string, expected: Readonly<Record<string, string | undefined>>, runs: string, dir: string, found: string): void {
+  const flags = commandFlags(command);
   const differing = Object.entries(expected).filter(([flag, value]) => flags.get(flag) !== value);
   if (differing.length > 0) {
     const wanted = differing.map(([flag, value]) => (value === undefined ? `no ${flag}` : `${flag} ${value}`)).join(', ');
-    throw new InvalidArgumentError('--out', `runs trained with ${wanted} (delete ${dirname(path)} to train it again)`, `${path}, trained by: ${record.command}`);
+    throw new InvalidArgumentError('--out', `${runs} with ${wanted} (delete ${dir} to train it again)`, `${found}: ${command}`);
   }
-  return record;
 }

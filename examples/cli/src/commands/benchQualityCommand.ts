@@ -6,13 +6,15 @@ import { Command, Option } from 'commander';
 import { QUALITY_METRICS, type MethodResult, type QualityResults } from '../bench/qualityResults.js';
 import { qualityTable } from '../bench/qualityTable.js';
 import { cachedEval } from '../bench/cachedEval.js';
-import { reusableRunRecord } from '../bench/reusedRun.js';
+import { checkTrainedWith, reusableRunRecord } from '../bench/reusedRun.js';
 import { runSubcommand } from '../bench/runSubcommand.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkPositiveInteger } from '../positiveInteger.js';
 import { encodePng } from '../png.js';
 import { barChart } from '../render/barChart.js';
 import { METHODS, PRESET_SIZES, PRESETS, type PresetName } from '../train/presets.js';
+import { readRunProgress } from '../train/runState.js';
+import { reproduceCommand, type TrainSettings } from '../train/trainFlags.js';
 import { PIPELINE_FILE } from './trainCommand.js';
 import { TOKENIZER_FILE } from './trainTokenizerCommand.js';
 
@@ -103,22 +105,42 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     '--data': undefined,
   });
 
+  // A run stopped part-way (the benchmark interrupted) goes on from its saved state, once its settings are checked.
+  const train = async (label: string, command: string, dir: string, expected: Record<string, string | undefined>, args: string[]) => {
+    const stopped = await readRunProgress<TrainSettings & { tokenizer?: string }>(dir);
+    if (stopped === undefined) {
+      log(label);
+      await runSubcommand([command, ...args, '--out', dir]);
+      return;
+    }
+    const { settings } = stopped;
+    const started = reproduceCommand(stopped.command, settings, dir, settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer]);
+    if (stopped.command !== command) {
+      throw new InvalidArgumentError('--out', `a stopped ${command} run or none in ${dir} (delete it to train again)`, `a ${stopped.command} run's state`);
+    }
+    checkTrainedWith(started, expected, 'stopped runs started', dir, `the state in ${dir}, started by`);
+    log(`${label}: going on from step ${stopped.step}`);
+    await runSubcommand([command, '--resume', '--out', dir, ...backend]);
+  };
+
   const results: MethodResult[] = [];
   for (const method of methods) {
     const tokenizerDir = join(out, method, 'tokenizer');
     const generatorDir = join(out, method, 'generator');
     const tokenizerFile = join(tokenizerDir, TOKENIZER_FILE);
     const pipeline = join(generatorDir, PIPELINE_FILE);
+    const tokenizerFlags = trainedWith(method, tokenizerSteps, defaults.tokenizerBatch, defaults.tokenizerLr);
     if (!existsSync(tokenizerFile)) {
-      log(`${method}: training the tokenizer (${tokenizerSteps} steps)`);
-      await runSubcommand(['train-tokenizer', '--method', method, ...shared, '--steps', String(tokenizerSteps), '--out', tokenizerDir]);
+      await train(`${method}: training the tokenizer (${tokenizerSteps} steps)`, 'train-tokenizer', tokenizerDir, tokenizerFlags, ['--method', method, ...shared, '--steps', String(tokenizerSteps)]);
     }
-    const tokenizerRun = await reusableRunRecord(tokenizerFile, trainedWith(method, tokenizerSteps, defaults.tokenizerBatch, defaults.tokenizerLr));
+    const tokenizerRun = await reusableRunRecord(tokenizerFile, tokenizerFlags);
+    const generatorFlags = trainedWith(method, generatorSteps, defaults.generatorBatch, defaults.generatorLr);
     if (!existsSync(pipeline)) {
-      log(`${method}: training the generator (${generatorSteps} steps)`);
-      await runSubcommand(['train', '--tokenizer', tokenizerFile, ...shared, '--steps', String(generatorSteps), '--out', generatorDir]);
+      await train(`${method}: training the generator (${generatorSteps} steps)`, 'train', generatorDir, { ...generatorFlags, '--tokenizer': tokenizerFile }, [
+        '--tokenizer', tokenizerFile, ...shared, '--steps', String(generatorSteps),
+      ]);
     }
-    const generatorRun = await reusableRunRecord(pipeline, trainedWith(method, generatorSteps, defaults.generatorBatch, defaults.generatorLr));
+    const generatorRun = await reusableRunRecord(pipeline, generatorFlags);
     if (generatorRun.tokenizerTraining?.date !== tokenizerRun.date) {
       throw new InvalidArgumentError('--out', `a generator trained on ${tokenizerFile} (delete ${generatorDir} to train it again)`, `${pipeline}, trained on a tokenizer from ${generatorRun.tokenizerTraining?.date}`);
     }

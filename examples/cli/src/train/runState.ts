@@ -30,12 +30,18 @@ export async function saveRunState<S>(dir: string, state: Uint8Array, progress: 
   await rename(join(dir, `${PROGRESS}.tmp`), join(dir, PROGRESS));
 }
 
+/** The progress `saveRunState` left in `dir`, if any (a run stopped before its end). */
+export async function readRunProgress<S>(dir: string): Promise<RunProgress<S> | undefined> {
+  if (!existsSync(join(dir, PROGRESS)) || !existsSync(join(dir, STATE))) return undefined;
+  return JSON.parse(await readFile(join(dir, PROGRESS), 'utf8')) as RunProgress<S>;
+}
+
 /** The state `saveRunState` left in `dir` for `command`. */
 export async function loadRunState<S>(dir: string, command: string): Promise<{ state: SafetensorsFile; progress: RunProgress<S> }> {
   if (!existsSync(join(dir, PROGRESS)) || !existsSync(join(dir, STATE))) {
     throw new InvalidArgumentError('--resume', `an --out directory holding ${STATE} and ${PROGRESS}`, `none in ${JSON.stringify(dir)}`);
   }
-  const progress = JSON.parse(await readFile(join(dir, PROGRESS), 'utf8')) as RunProgress<S>;
+  const progress = (await readRunProgress<S>(dir))!;
   if (progress.command !== command) {
     throw new InvalidArgumentError('--resume', `the state of a ${command} run`, `a ${JSON.stringify(progress.command)} run's`);
   }
