@@ -19,6 +19,7 @@ export {
 } from './backend.js';
 export { registerFallbackKernels } from './kernels/registerFallbacks.js';
 export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
+export { batchMatMulGrouped, fitsBatchMatMulGrouped } from './kernels/batchMatMulGrouped.js';
 export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';
 export { RandomGenerator, type GeneratorState } from './random/generator.js';
 export { AdamW, type AdamWOptions } from './training/adamW.js';

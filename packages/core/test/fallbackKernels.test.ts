@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { conv2dBackpropFilterComposite, unsortedSegmentSumComposite } from '@nextdetail/core';
+import { batchMatMulGrouped, conv2dBackpropFilterComposite, fitsBatchMatMulGrouped, unsortedSegmentSumComposite } from '@nextdetail/core';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
 // Deterministic pseudo-random values (no RNG state shared with other tests).
@@ -93,6 +93,75 @@ describe(`composite fallback kernels [${backendName()}]`, () => {
       expect(total.every((v) => v === (n * (n + 1)) / 2), `n = ${n}`).toBe(true);
       tf.dispose(xs);
     }
+  });
+
+  /** tf.matMul on the cpu backend's kernels: the reference for the grouped route. */
+  async function cpuMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean) {
+    const previous = tf.getBackend();
+    const [ad, bd] = await Promise.all([a.data(), b.data()]);
+    await tf.setBackend('cpu');
+    const y = tf.tidy(() => tf.matMul(tf.tensor(ad, a.shape), tf.tensor(bd, b.shape), transposeA, transposeB));
+    const data = await y.data();
+    y.dispose();
+    await tf.setBackend(previous);
+    return data;
+  }
+
+  const productCases: Array<{ batch: number[]; M: number; K: number; N: number; transposeA: boolean; transposeB: boolean }> = [
+    { batch: [3], M: 17, K: 5, N: 16, transposeA: false, transposeB: false },
+    { batch: [2, 3], M: 16, K: 9, N: 21, transposeA: false, transposeB: true },
+    { batch: [4], M: 18, K: 7, N: 19, transposeA: true, transposeB: false },
+    { batch: [2, 1, 2], M: 20, K: 3, N: 16, transposeA: true, transposeB: true },
+  ];
+  for (const { batch, M, K, N, transposeA, transposeB } of productCases) {
+    it(`batchMatMulGrouped = matMul ([${batch}] × ${M}×${K}·${K}×${N}, transposeA ${transposeA}, transposeB ${transposeB}), by itself and through tf.matMul`, async () => {
+      const size = batch.reduce((p, d) => p * d, 1);
+      const a = tf.tensor(values(size * M * K, 6), [...batch, ...(transposeA ? [K, M] : [M, K])]);
+      const b = tf.tensor(values(size * K * N, 7), [...batch, ...(transposeB ? [N, K] : [K, N])]);
+      expect(fitsBatchMatMulGrouped(a, b, transposeA, transposeB)).toBe(true);
+      const want = await cpuMatMul(a, b, transposeA, transposeB);
+      for (const product of [() => batchMatMulGrouped(a, b, transposeA, transposeB), () => tf.matMul(a, b, transposeA, transposeB)]) {
+        const got = await expectNoLeaks(async () => {
+          const y = product();
+          const result = { shape: y.shape, data: await y.data() };
+          y.dispose();
+          return result;
+        });
+        expect(got.shape).toEqual([...batch, M, N]);
+        got.data.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+      }
+      tf.dispose([a, b]);
+    });
+  }
+
+  it('fitsBatchMatMulGrouped takes only unbroadcast float32 batches of at least 16 × 16 outputs', () => {
+    const info = (shape: number[], dtype: tf.DataType = 'float32') => ({ shape, dtype, dataId: {} }) as unknown as tf.TensorInfo;
+    expect(fitsBatchMatMulGrouped(info([2, 16, 4]), info([2, 4, 16]), false, false)).toBe(true);
+    expect(fitsBatchMatMulGrouped(info([2, 15, 4]), info([2, 4, 16]), false, false)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([2, 4, 15]), info([2, 4, 16]), true, false)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([2, 16, 4]), info([2, 15, 4]), false, true)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([1, 16, 4]), info([1, 4, 16]), false, false)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([16, 4]), info([4, 16]), false, false)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([2, 16, 4]), info([1, 4, 16]), false, false)).toBe(false);
+    expect(fitsBatchMatMulGrouped(info([2, 16, 4], 'int32'), info([2, 4, 16], 'int32'), false, false)).toBe(false);
+    if (backendName() === 'wasm') {
+      const kernel = tf.getKernel(tf.BatchMatMul, 'wasm')!;
+      expect(Symbol.for('@nextdetail/core/batch-matmul-grouped') in kernel.kernelFunc, 'wasm BatchMatMul routed through the groups').toBe(true);
+    }
+  });
+
+  it('a batched matMul trains on this backend: its gradients through the registered kernels match the cpu backend', async () => {
+    const a = tf.tensor3d(values(3 * 20 * 6, 8), [3, 20, 6]);
+    const b = tf.tensor3d(values(3 * 18 * 6, 9), [3, 18, 6]);
+    const weights = tf.tensor3d(values(3 * 20 * 18, 10), [3, 20, 18]);
+    const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D, false, true), weights));
+    const [ga, gb] = tf.grads(loss)([a, b]);
+    // ∂/∂a = W·b and ∂/∂b = Wᵀ·a, the products written out.
+    const wantA = await cpuMatMul(weights, b, false, false);
+    const wantB = await cpuMatMul(weights, a, true, false);
+    (await ga!.data()).forEach((v, i) => expect(Math.abs(v - wantA[i]!)).toBeLessThan(1e-5));
+    (await gb!.data()).forEach((v, i) => expect(Math.abs(v - wantB[i]!)).toBeLessThan(1e-5));
+    tf.dispose([a, b, weights, ga!, gb!]);
   });
 
   it('gather is differentiable on this backend (its gradient is UnsortedSegmentSum)', async () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulGrouped, fitsBatchMatMulGrouped } from './batchMatMulGrouped.js';
 import { conv2dBackpropFilterComposite } from './conv2dBackpropFilter.js';
 import { unsortedSegmentSumComposite } from './unsortedSegmentSum.js';
 
@@ -43,8 +44,23 @@ function addNInGroups(original: tf.KernelFunc): tf.KernelFunc {
   return Object.assign(kernelFunc, { [WRAPPED]: true });
 }
 
+// tfjs-backend-wasm 4.22 hands only unbatched products to XNNPACK and runs every batched one (attention's q·kᵀ and
+// p·v) in a scalar loop at about 1 GFLOP/s; the same products as a grouped convolution run in XNNPACK.
+const GROUPED = Symbol.for('@nextdetail/core/batch-matmul-grouped');
+
+function batchMatMulViaGroups(original: tf.KernelFunc): tf.KernelFunc {
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { a, b } = args.inputs as unknown as { a: tf.Tensor; b: tf.Tensor };
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    if (!fitsBatchMatMulGrouped(a, b, transposeA, transposeB)) return original(args);
+    return batchMatMulGrouped(a, b, transposeA, transposeB);
+  };
+  return Object.assign(kernelFunc, { [GROUPED]: true });
+}
+
 /**
- * Registers the composite fallbacks for every kernel that `backendName` lacks, and the grouped AddN on webgpu.
+ * Registers the composite fallbacks for every kernel that `backendName` lacks, the grouped AddN on webgpu and the
+ * grouped-convolution BatchMatMul on wasm.
  * Returns the kernel names registered. `useBackend` calls it for each backend it starts; call it yourself if you
  * start backends with `tf.setBackend`.
  */
@@ -60,6 +76,12 @@ export function registerFallbackKernels(backendName: string = tf.getBackend()): 
     tf.unregisterKernel(tf.AddN, backendName);
     tf.registerKernel({ ...addN, kernelFunc: addNInGroups(addN.kernelFunc) });
     added.push(`${tf.AddN} (in groups of ${ADDN_GROUP})`);
+  }
+  const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
+  if (backendName === 'wasm' && batchMatMul && !(GROUPED in batchMatMul.kernelFunc)) {
+    tf.unregisterKernel(tf.BatchMatMul, backendName);
+    tf.registerKernel({ ...batchMatMul, kernelFunc: batchMatMulViaGroups(batchMatMul.kernelFunc) });
+    added.push(`${tf.BatchMatMul} (batched, as a grouped convolution)`);
   }
   return added;
 }
