@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Times batched matrix products on the wasm backend, side by side in one run: tfjs-backend-wasm's own BatchMatMul
+// kernel (a scalar loop for any batch above 1), `batchMatMulGrouped` (one depthwise convolution, run by XNNPACK) and
+// tf.matMul once `registerFallbackKernels` has routed it (the grouped route where `fitsBatchMatMulGrouped`, else the
+// kernel). The shapes are the generators' attention products, [n, M, K] · [n, K, N] with n = batch × heads:
+//   nvg-sample   NVG structure flow at 50 images with CFG (n 100, 129 tokens, head 64): q·kᵀ and p·v
+//   nvg-train    NVG training step at batch 16 (n 16): q·kᵀ and the gradient dS·k
+//   var-scale    VAR d16, batch 2 with CFG (n 64, head 64): the 16×16 scale's 256 queries over its 680 keys
+//   var-first    the same model's 1×1 scale: 1 query (below the route's threshold, left to the kernel)
+//
+//   npm run bench -w @nextdetail/core -- [--runs 5] [--cases nvg-sample,var-scale]
+//
+// Needs the built package (`npm run build`). stdout: one JSON line per case (ms = median over runs, GFLOP/s from the
+// multiply-adds, speedup = kernel ms / routed ms, max |difference| of the routed product from the kernel's).
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    cases: { type: 'string', default: 'nvg-sample,nvg-train,var-scale,var-first' },
+  },
+});
+const CASES = {
+  'nvg-sample': [
+    { n: 100, M: 129, K: 64, N: 129, transposeA: false, transposeB: true },
+    { n: 100, M: 129, K: 129, N: 64, transposeA: false, transposeB: false },
+  ],
+  'nvg-train': [
+    { n: 16, M: 129, K: 64, N: 129, transposeA: false, transposeB: true },
+    { n: 16, M: 129, K: 129, N: 64, transposeA: false, transposeB: false },
+  ],
+  'var-scale': [
+    { n: 64, M: 256, K: 64, N: 680, transposeA: false, transposeB: true },
+    { n: 64, M: 256, K: 680, N: 64, transposeA: false, transposeB: false },
+  ],
+  'var-first': [{ n: 64, M: 1, K: 64, N: 1, transposeA: false, transposeB: true }],
+};
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-backend-wasm');
+const { batchMatMulGrouped, registerFallbackKernels } = await import('@nextdetail/core');
+const log = (...a) => console.error('[batchMatMul.bench]', ...a);
+
+await tf.setBackend('wasm');
+const runs = Number(opt.runs);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Median ms of `product` over the runs, after one warm-up; each result is read back so the work is done. */
+async function time(product) {
+  const warm = product();
+  await warm.data();
+  warm.dispose();
+  const ms = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const y = product();
+    await y.data();
+    ms.push(performance.now() - t0);
+    y.dispose();
+  }
+  return median(ms);
+}
+
+// Fixed pseudo-random values (tf.randomNormal's seed does not repeat its draws on wasm).
+const filled = (shape, seed) => tf.tensor(Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233)), shape);
+const inputs = (c, seed) => [
+  filled([c.n, ...(c.transposeA ? [c.K, c.M] : [c.M, c.K])], 2 * seed),
+  filled([c.n, ...(c.transposeB ? [c.N, c.K] : [c.K, c.N])], 2 * seed + 1),
+];
+
+// The kernel's timings and products first, while tf.matMul still reaches it unrouted.
+const selected = opt.cases.split(',');
+const fromKernel = new Map();
+for (const name of selected) {
+  for (const [i, c] of CASES[name].entries()) {
+    const [a, b] = inputs(c, i);
+    const ms = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
+    const y = tf.matMul(a, b, c.transposeA, c.transposeB);
+    fromKernel.set(`${name}.${i}`, { ms, values: await y.data() });
+    tf.dispose([a, b, y]);
+  }
+}
+log('routed:', registerFallbackKernels('wasm').join(', '));
+for (const name of selected) {
+  for (const [i, c] of CASES[name].entries()) {
+    const [a, b] = inputs(c, i);
+    const before = tf.memory().numTensors;
+    const groupedMs = await time(() => batchMatMulGrouped(a, b, c.transposeA, c.transposeB));
+    const routedMs = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
+    const routed = tf.matMul(a, b, c.transposeA, c.transposeB);
+    const values = await routed.data();
+    routed.dispose();
+    const after = tf.memory().numTensors;
+    const kernel = fromKernel.get(`${name}.${i}`);
+    const maxDiff = values.reduce((m, v, j) => Math.max(m, Math.abs(v - kernel.values[j])), 0);
+    const gflop = (2 * c.n * c.M * c.K * c.N) / 1e9;
+    console.log(JSON.stringify({
+      bench: 'batchMatMul', backend: 'wasm', case: name, ...c,
+      kernelMs: +kernel.ms.toFixed(2), groupedMs: +groupedMs.toFixed(2), routedMs: +routedMs.toFixed(2),
+      kernelGflops: +((gflop / kernel.ms) * 1e3).toFixed(2), routedGflops: +((gflop / routedMs) * 1e3).toFixed(2),
+      speedup: +(kernel.ms / routedMs).toFixed(2), maxDiff, numTensors: [before, after],
+    }));
+    tf.dispose([a, b]);
+  }
+}
