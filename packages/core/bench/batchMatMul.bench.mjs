@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Times batched matrix products on the wasm backend, side by side in one run: tfjs-backend-wasm's own BatchMatMul
-// kernel (a scalar loop for any batch above 1), `batchMatMulGrouped` (one depthwise convolution, run by XNNPACK) and
-// tf.matMul once `registerFallbackKernels` has routed it (the grouped route where `fitsBatchMatMulGrouped`, else the
-// kernel). The shapes are the generators' attention products, [n, M, K] · [n, K, N] with n = batch × heads:
+// Times matrix products on the wasm backend, side by side in one run: tfjs-backend-wasm's own BatchMatMul kernel
+// (XNNPACK for a single untransposed product, a scalar loop for every other) and tf.matMul once
+// `registerFallbackKernels` has routed it through XNNPACK (`route`: grouped, untransposed or the kernel). The shapes
+// are the generators' products, [n, M, K] · [n, K, N] with n = batch × heads:
 //   nvg-sample   NVG structure flow at 50 images with CFG (n 100, 129 tokens, head 64): q·kᵀ and p·v
 //   nvg-train    NVG training step at batch 16 (n 16): q·kᵀ and the gradient dS·k
+//   linear-grad  the same step's 64 → 256 linear layer over 2 064 tokens: dW = xᵀ·dy and dx = dy·Wᵀ
 //   var-scale    VAR d16, batch 2 with CFG (n 64, head 64): the 16×16 scale's 256 queries over its 680 keys
-//   var-first    the same model's 1×1 scale: 1 query (below the route's threshold, left to the kernel)
+//   var-first    the same model's 1×1 scale: 1 query (below the routes' thresholds, left to the kernel)
 //
 //   npm run bench -w @nextdetail/core -- [--runs 5] [--cases nvg-sample,var-scale]
 //
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
-    cases: { type: 'string', default: 'nvg-sample,nvg-train,var-scale,var-first' },
+    cases: { type: 'string', default: 'nvg-sample,nvg-train,linear-grad,var-scale,var-first' },
   },
 });
 const CASES = {
@@ -29,6 +30,10 @@ const CASES = {
     { n: 16, M: 129, K: 64, N: 129, transposeA: false, transposeB: true },
     { n: 16, M: 129, K: 129, N: 64, transposeA: false, transposeB: false },
   ],
+  'linear-grad': [
+    { n: 1, M: 64, K: 2064, N: 256, transposeA: true, transposeB: false },
+    { n: 1, M: 2064, K: 256, N: 64, transposeA: false, transposeB: true },
+  ],
   'var-scale': [
     { n: 64, M: 256, K: 64, N: 680, transposeA: false, transposeB: true },
     { n: 64, M: 256, K: 680, N: 64, transposeA: false, transposeB: false },
@@ -38,7 +43,7 @@ const CASES = {
 
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-backend-wasm');
-const { batchMatMulGrouped, registerFallbackKernels } = await import('@nextdetail/core');
+const { fitsBatchMatMulGrouped, fitsMatMulUntransposed, registerFallbackKernels } = await import('@nextdetail/core');
 const log = (...a) => console.error('[batchMatMul.bench]', ...a);
 
 await tf.setBackend('wasm');
@@ -85,7 +90,11 @@ for (const name of selected) {
   for (const [i, c] of CASES[name].entries()) {
     const [a, b] = inputs(c, i);
     const before = tf.memory().numTensors;
-    const groupedMs = await time(() => batchMatMulGrouped(a, b, c.transposeA, c.transposeB));
+    const route = fitsBatchMatMulGrouped(a, b, c.transposeA, c.transposeB)
+      ? 'grouped'
+      : fitsMatMulUntransposed(a, b, c.transposeA, c.transposeB)
+        ? 'untransposed'
+        : 'kernel';
     const routedMs = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
     const routed = tf.matMul(a, b, c.transposeA, c.transposeB);
     const values = await routed.data();
@@ -95,8 +104,8 @@ for (const name of selected) {
     const maxDiff = values.reduce((m, v, j) => Math.max(m, Math.abs(v - kernel.values[j])), 0);
     const gflop = (2 * c.n * c.M * c.K * c.N) / 1e9;
     console.log(JSON.stringify({
-      bench: 'batchMatMul', backend: 'wasm', case: name, ...c,
-      kernelMs: +kernel.ms.toFixed(2), groupedMs: +groupedMs.toFixed(2), routedMs: +routedMs.toFixed(2),
+      bench: 'batchMatMul', backend: 'wasm', case: name, ...c, route,
+      kernelMs: +kernel.ms.toFixed(2), routedMs: +routedMs.toFixed(2),
       kernelGflops: +((gflop / kernel.ms) * 1e3).toFixed(2), routedGflops: +((gflop / routedMs) * 1e3).toFixed(2),
       speedup: +(kernel.ms / routedMs).toFixed(2), maxDiff, numTensors: [before, after],
     }));

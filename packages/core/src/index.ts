@@ -20,6 +20,7 @@ export {
 export { registerFallbackKernels } from './kernels/registerFallbacks.js';
 export { conv2dBackpropFilterComposite } from './kernels/conv2dBackpropFilter.js';
 export { batchMatMulGrouped, fitsBatchMatMulGrouped } from './kernels/batchMatMulGrouped.js';
+export { matMulUntransposed, fitsMatMulUntransposed } from './kernels/matMulUntransposed.js';
 export { unsortedSegmentSumComposite } from './kernels/unsortedSegmentSum.js';
 export { RandomGenerator, type GeneratorState } from './random/generator.js';
 export { AdamW, type AdamWOptions } from './training/adamW.js';

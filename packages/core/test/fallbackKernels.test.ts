@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { batchMatMulGrouped, conv2dBackpropFilterComposite, fitsBatchMatMulGrouped, unsortedSegmentSumComposite } from '@nextdetail/core';
+import {
+  batchMatMulGrouped,
+  conv2dBackpropFilterComposite,
+  fitsBatchMatMulGrouped,
+  fitsMatMulUntransposed,
+  matMulUntransposed,
+  unsortedSegmentSumComposite,
+} from '@nextdetail/core';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
 
 // Deterministic pseudo-random values (no RNG state shared with other tests).
@@ -134,6 +141,41 @@ describe(`composite fallback kernels [${backendName()}]`, () => {
     });
   }
 
+  const singleCases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean; out: number[] }> = [
+    { a: [40, 24], b: [40, 8], transposeA: true, transposeB: false, out: [24, 8] },
+    { a: [17, 6], b: [9, 6], transposeA: false, transposeB: true, out: [17, 9] },
+    { a: [1, 5, 16], b: [1, 1, 7, 5], transposeA: true, transposeB: true, out: [1, 1, 16, 7] },
+  ];
+  for (const { a: aShape, b: bShape, transposeA, transposeB, out } of singleCases) {
+    it(`matMulUntransposed = matMul ([${aShape}] · [${bShape}], transposeA ${transposeA}, transposeB ${transposeB}), by itself and through tf.matMul`, async () => {
+      const a = tf.tensor(values(aShape.reduce((p, d) => p * d, 1), 11), aShape);
+      const b = tf.tensor(values(bShape.reduce((p, d) => p * d, 1), 12), bShape);
+      expect(fitsMatMulUntransposed(a, b, transposeA, transposeB)).toBe(true);
+      const want = await cpuMatMul(a, b, transposeA, transposeB);
+      for (const product of [() => matMulUntransposed(a, b, transposeA, transposeB), () => tf.matMul(a, b, transposeA, transposeB)]) {
+        const got = await expectNoLeaks(async () => {
+          const y = product();
+          const result = { shape: y.shape, data: await y.data() };
+          y.dispose();
+          return result;
+        });
+        expect(got.shape).toEqual(out);
+        got.data.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+      }
+      tf.dispose([a, b]);
+    });
+  }
+
+  it('fitsMatMulUntransposed takes only single float32 products of at least 16 rows with a transposed operand', () => {
+    const info = (shape: number[], dtype: tf.DataType = 'float32') => ({ shape, dtype, dataId: {} }) as unknown as tf.TensorInfo;
+    expect(fitsMatMulUntransposed(info([4, 16]), info([4, 3]), true, false)).toBe(true);
+    expect(fitsMatMulUntransposed(info([16, 4]), info([3, 4]), false, true)).toBe(true);
+    expect(fitsMatMulUntransposed(info([16, 4]), info([4, 3]), false, false)).toBe(false);
+    expect(fitsMatMulUntransposed(info([15, 4]), info([3, 4]), false, true)).toBe(false);
+    expect(fitsMatMulUntransposed(info([2, 16, 4]), info([2, 3, 4]), false, true)).toBe(false);
+    expect(fitsMatMulUntransposed(info([16, 4], 'int32'), info([3, 4], 'int32'), false, true)).toBe(false);
+  });
+
   it('fitsBatchMatMulGrouped takes only unbroadcast float32 batches of at least 16 × 16 outputs', () => {
     const info = (shape: number[], dtype: tf.DataType = 'float32') => ({ shape, dtype, dataId: {} }) as unknown as tf.TensorInfo;
     expect(fitsBatchMatMulGrouped(info([2, 16, 4]), info([2, 4, 16]), false, false)).toBe(true);
@@ -146,11 +188,11 @@ describe(`composite fallback kernels [${backendName()}]`, () => {
     expect(fitsBatchMatMulGrouped(info([2, 16, 4], 'int32'), info([2, 4, 16], 'int32'), false, false)).toBe(false);
     if (backendName() === 'wasm') {
       const kernel = tf.getKernel(tf.BatchMatMul, 'wasm')!;
-      expect(Symbol.for('@nextdetail/core/batch-matmul-grouped') in kernel.kernelFunc, 'wasm BatchMatMul routed through the groups').toBe(true);
+      expect(Symbol.for('@nextdetail/core/batch-matmul-xnnpack') in kernel.kernelFunc, 'wasm BatchMatMul routed through XNNPACK').toBe(true);
     }
   });
 
-  it('a batched matMul trains on this backend: its gradients through the registered kernels match the cpu backend', async () => {
+  it('a batched matMul trains on this backend: its gradients (transposed products) through the registered kernels match the cpu backend', async () => {
     const a = tf.tensor3d(values(3 * 20 * 6, 8), [3, 20, 6]);
     const b = tf.tensor3d(values(3 * 18 * 6, 9), [3, 18, 6]);
     const weights = tf.tensor3d(values(3 * 20 * 18, 10), [3, 20, 18]);

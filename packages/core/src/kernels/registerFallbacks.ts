@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulGrouped, fitsBatchMatMulGrouped } from './batchMatMulGrouped.js';
 import { conv2dBackpropFilterComposite } from './conv2dBackpropFilter.js';
+import { fitsMatMulUntransposed, matMulUntransposed } from './matMulUntransposed.js';
 import { unsortedSegmentSumComposite } from './unsortedSegmentSum.js';
 
 // Kernels some tfjs backends lack, each with a composite built from core ops. The engine accepts a Tensor returned
@@ -44,23 +45,25 @@ function addNInGroups(original: tf.KernelFunc): tf.KernelFunc {
   return Object.assign(kernelFunc, { [WRAPPED]: true });
 }
 
-// tfjs-backend-wasm 4.22 hands only unbatched products to XNNPACK and runs every batched one (attention's q·kᵀ and
-// p·v) in a scalar loop at about 1 GFLOP/s; the same products as a grouped convolution run in XNNPACK.
-const GROUPED = Symbol.for('@nextdetail/core/batch-matmul-grouped');
+// tfjs-backend-wasm 4.22 hands only single untransposed products to XNNPACK and runs every other one (attention's
+// batched q·kᵀ and p·v, a linear layer's backward products) in a scalar loop at about 1 GFLOP/s. Batched products
+// run as one grouped convolution in XNNPACK, and transposed single ones after an explicit transpose.
+const XNNPACK_ROUTES = Symbol.for('@nextdetail/core/batch-matmul-xnnpack');
 
-function batchMatMulViaGroups(original: tf.KernelFunc): tf.KernelFunc {
+function batchMatMulViaXnnpack(original: tf.KernelFunc): tf.KernelFunc {
   const kernelFunc: tf.KernelFunc = (args) => {
     const { a, b } = args.inputs as unknown as { a: tf.Tensor; b: tf.Tensor };
     const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
-    if (!fitsBatchMatMulGrouped(a, b, transposeA, transposeB)) return original(args);
-    return batchMatMulGrouped(a, b, transposeA, transposeB);
+    if (fitsBatchMatMulGrouped(a, b, transposeA, transposeB)) return batchMatMulGrouped(a, b, transposeA, transposeB);
+    if (fitsMatMulUntransposed(a, b, transposeA, transposeB)) return matMulUntransposed(a, b, transposeA, transposeB);
+    return original(args);
   };
-  return Object.assign(kernelFunc, { [GROUPED]: true });
+  return Object.assign(kernelFunc, { [XNNPACK_ROUTES]: true });
 }
 
 /**
  * Registers the composite fallbacks for every kernel that `backendName` lacks, the grouped AddN on webgpu and the
- * grouped-convolution BatchMatMul on wasm.
+ * XNNPACK routes of BatchMatMul on wasm.
  * Returns the kernel names registered. `useBackend` calls it for each backend it starts; call it yourself if you
  * start backends with `tf.setBackend`.
  */
@@ -78,10 +81,10 @@ export function registerFallbackKernels(backendName: string = tf.getBackend()): 
     added.push(`${tf.AddN} (in groups of ${ADDN_GROUP})`);
   }
   const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
-  if (backendName === 'wasm' && batchMatMul && !(GROUPED in batchMatMul.kernelFunc)) {
+  if (backendName === 'wasm' && batchMatMul && !(XNNPACK_ROUTES in batchMatMul.kernelFunc)) {
     tf.unregisterKernel(tf.BatchMatMul, backendName);
-    tf.registerKernel({ ...batchMatMul, kernelFunc: batchMatMulViaGroups(batchMatMul.kernelFunc) });
-    added.push(`${tf.BatchMatMul} (batched, as a grouped convolution)`);
+    tf.registerKernel({ ...batchMatMul, kernelFunc: batchMatMulViaXnnpack(batchMatMul.kernelFunc) });
+    added.push(`${tf.BatchMatMul} (through XNNPACK)`);
   }
   return added;
 }
