@@ -113,11 +113,11 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
       await runSubcommand([command, ...args, '--out', dir]);
       return;
     }
-    const { settings } = stopped;
-    const started = reproduceCommand(stopped.command, settings, dir, settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer]);
     if (stopped.command !== command) {
       throw new InvalidArgumentError('--out', `a stopped ${command} run or none in ${dir} (delete it to train again)`, `a ${stopped.command} run's state`);
     }
+    const { settings } = stopped;
+    const started = reproduceCommand(command, settings, dir, settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer]);
     checkTrainedWith(started, expected, 'stopped runs started', dir, `the state in ${dir}, started by`);
     log(`${label}: going on from step ${stopped.step}`);
     await runSubcommand([command, '--resume', '--out', dir, ...backend]);

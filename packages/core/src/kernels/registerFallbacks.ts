@@ -30,10 +30,9 @@ const FALLBACKS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
 // device's binding limit (seen: 7 inputs on lavapipe, whose limit is 8 with the output). Summing in groups keeps each
 // call within any device's limit.
 const ADDN_GROUP = 6;
-const WRAPPED = Symbol.for('@nextdetail/core/addn-in-groups');
 
 function addNInGroups(original: tf.KernelFunc): tf.KernelFunc {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return (args) => {
     const xs = args.inputs as unknown as tf.Tensor[];
     if (xs.length <= ADDN_GROUP) return original(args);
     return tf.tidy(() => {
@@ -42,24 +41,27 @@ function addNInGroups(original: tf.KernelFunc): tf.KernelFunc {
       return tf.addN(partials);
     });
   };
-  return Object.assign(kernelFunc, { [WRAPPED]: true });
 }
 
 // tfjs-backend-wasm 4.22 hands only single untransposed products to XNNPACK and runs every other one (attention's
 // batched q·kᵀ and p·v, a linear layer's backward products) in a scalar loop at about 1 GFLOP/s. Batched products
 // run as one grouped convolution in XNNPACK, and transposed single ones after an explicit transpose.
-const XNNPACK_ROUTES = Symbol.for('@nextdetail/core/batch-matmul-xnnpack');
-
 function batchMatMulViaXnnpack(original: tf.KernelFunc): tf.KernelFunc {
-  const kernelFunc: tf.KernelFunc = (args) => {
+  return (args) => {
     const { a, b } = args.inputs as unknown as { a: tf.Tensor; b: tf.Tensor };
     const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
     if (fitsBatchMatMulGrouped(a, b, transposeA, transposeB)) return batchMatMulGrouped(a, b, transposeA, transposeB);
     if (fitsMatMulUntransposed(a, b, transposeA, transposeB)) return matMulUntransposed(a, b, transposeA, transposeB);
     return original(args);
   };
-  return Object.assign(kernelFunc, { [XNNPACK_ROUTES]: true });
 }
+
+// A backend's own kernel replaced by a wrapper that calls it (marked, so that registering twice wraps once).
+const WRAPPED = Symbol.for('@nextdetail/core/wrapped-kernel');
+const WRAPPERS: Array<{ kernelName: string; backendName: string; wrap: (original: tf.KernelFunc) => tf.KernelFunc; label: string }> = [
+  { kernelName: tf.AddN, backendName: 'webgpu', wrap: addNInGroups, label: `${tf.AddN} (in groups of ${ADDN_GROUP})` },
+  { kernelName: tf.BatchMatMul, backendName: 'wasm', wrap: batchMatMulViaXnnpack, label: `${tf.BatchMatMul} (through XNNPACK)` },
+];
 
 /**
  * Registers the composite fallbacks for every kernel that `backendName` lacks, the grouped AddN on webgpu and the
@@ -74,17 +76,12 @@ export function registerFallbackKernels(backendName: string = tf.getBackend()): 
     tf.registerKernel({ kernelName, backendName, kernelFunc });
     added.push(kernelName);
   }
-  const addN = tf.getKernel(tf.AddN, backendName);
-  if (backendName === 'webgpu' && addN && !(WRAPPED in addN.kernelFunc)) {
-    tf.unregisterKernel(tf.AddN, backendName);
-    tf.registerKernel({ ...addN, kernelFunc: addNInGroups(addN.kernelFunc) });
-    added.push(`${tf.AddN} (in groups of ${ADDN_GROUP})`);
-  }
-  const batchMatMul = tf.getKernel(tf.BatchMatMul, backendName);
-  if (backendName === 'wasm' && batchMatMul && !(XNNPACK_ROUTES in batchMatMul.kernelFunc)) {
-    tf.unregisterKernel(tf.BatchMatMul, backendName);
-    tf.registerKernel({ ...batchMatMul, kernelFunc: batchMatMulViaXnnpack(batchMatMul.kernelFunc) });
-    added.push(`${tf.BatchMatMul} (through XNNPACK)`);
+  for (const { kernelName, wrap, label } of WRAPPERS.filter((w) => w.backendName === backendName)) {
+    const kernel = tf.getKernel(kernelName, backendName);
+    if (!kernel || WRAPPED in kernel.kernelFunc) continue;
+    tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ ...kernel, kernelFunc: Object.assign(wrap(kernel.kernelFunc), { [WRAPPED]: true }) });
+    added.push(label);
   }
   return added;
 }
