@@ -50,10 +50,13 @@ await tf.setBackend('wasm');
 const runs = Number(opt.runs);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median ms of `product` over the runs, after one warm-up; each result is read back so the work is done. */
+/**
+ * Median ms of `product` over the runs, after one warm-up whose values it returns; each result is read back so the
+ * work is done.
+ */
 async function time(product) {
   const warm = product();
-  await warm.data();
+  const values = await warm.data();
   warm.dispose();
   const ms = [];
   for (let r = 0; r < runs; r++) {
@@ -63,7 +66,7 @@ async function time(product) {
     ms.push(performance.now() - t0);
     y.dispose();
   }
-  return median(ms);
+  return { ms: median(ms), values };
 }
 
 // Fixed pseudo-random values (tf.randomNormal's seed does not repeat its draws on wasm).
@@ -79,10 +82,8 @@ const fromKernel = new Map();
 for (const name of selected) {
   for (const [i, c] of CASES[name].entries()) {
     const [a, b] = inputs(c, i);
-    const ms = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
-    const y = tf.matMul(a, b, c.transposeA, c.transposeB);
-    fromKernel.set(`${name}.${i}`, { ms, values: await y.data() });
-    tf.dispose([a, b, y]);
+    fromKernel.set(`${name}.${i}`, await time(() => tf.matMul(a, b, c.transposeA, c.transposeB)));
+    tf.dispose([a, b]);
   }
 }
 log('routed:', registerFallbackKernels('wasm').join(', '));
@@ -95,10 +96,7 @@ for (const name of selected) {
       : fitsMatMulUntransposed(a, b, c.transposeA, c.transposeB)
         ? 'untransposed'
         : 'kernel';
-    const routedMs = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
-    const routed = tf.matMul(a, b, c.transposeA, c.transposeB);
-    const values = await routed.data();
-    routed.dispose();
+    const { ms: routedMs, values } = await time(() => tf.matMul(a, b, c.transposeA, c.transposeB));
     const after = tf.memory().numTensors;
     const kernel = fromKernel.get(`${name}.${i}`);
     const maxDiff = values.reduce((m, v, j) => Math.max(m, Math.abs(v - kernel.values[j])), 0);
