@@ -201,6 +201,27 @@ describe(`composite fallback kernels [${backendName()}]`, () => {
     tf.dispose([a, b, weights, ga!, gb!]);
   });
 
+  it('a clone keeps its values after the original is gone, and its memory is freed with the last tensor that shares it', async () => {
+    const dataIds = () => tf.engine().backend.numDataIds();
+    const [tensorsBefore, dataIdsBefore] = [tf.memory().numTensors, dataIds()];
+    const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    x.dispose();
+    const z = tf.add(y, 1);
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    expect(Array.from(await z.data())).toEqual([2, 3, 4, 5]);
+    // The engine clones the tensors a gradient needs; the gradient of Σx² is 2x.
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t, t)))(z);
+    expect(Array.from(await g.data())).toEqual([4, 6, 8, 10]);
+    tf.dispose([y, z, g]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(dataIds()).toBe(dataIdsBefore);
+    if (backendName() === 'wasm') {
+      const kernel = tf.getKernel(tf.Identity, 'wasm')!;
+      expect(Symbol.for('@nextdetail/core/wrapped-kernel') in kernel.kernelFunc, 'wasm Identity shares memory').toBe(true);
+    }
+  });
+
   it('gather is differentiable on this backend (its gradient is UnsortedSegmentSum)', async () => {
     const table = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(tf.gather(t, tf.tensor1d([0, 2, 2], 'int32'))))(table);

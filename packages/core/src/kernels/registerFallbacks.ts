@@ -56,16 +56,29 @@ function batchMatMulViaXnnpack(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+// tfjs-backend-wasm 4.22's Identity copies its input, and the engine runs Identity for every tensor it keeps for a
+// gradient: about 2 000 copies per NVG training step, 10 % of the step. Its Reshape, and the cpu backend's Identity,
+// share the input's memory instead, which is safe because no kernel writes into an input.
+function identitySharingMemory(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as unknown as tf.IdentityInputs).x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 // A backend's own kernel replaced by a wrapper that calls it (marked, so that registering twice wraps once).
 const WRAPPED = Symbol.for('@nextdetail/core/wrapped-kernel');
 const WRAPPERS: Array<{ kernelName: string; backendName: string; wrap: (original: tf.KernelFunc) => tf.KernelFunc; label: string }> = [
   { kernelName: tf.AddN, backendName: 'webgpu', wrap: addNInGroups, label: `${tf.AddN} (in groups of ${ADDN_GROUP})` },
   { kernelName: tf.BatchMatMul, backendName: 'wasm', wrap: batchMatMulViaXnnpack, label: `${tf.BatchMatMul} (through XNNPACK)` },
+  { kernelName: tf.Identity, backendName: 'wasm', wrap: identitySharingMemory, label: `${tf.Identity} (sharing memory)` },
 ];
 
 /**
- * Registers the composite fallbacks for every kernel that `backendName` lacks, the grouped AddN on webgpu and the
- * XNNPACK routes of BatchMatMul on wasm.
+ * Registers the composite fallbacks for every kernel that `backendName` lacks, the grouped AddN on webgpu, and on
+ * wasm the XNNPACK routes of BatchMatMul and an Identity that shares memory.
  * Returns the kernel names registered. `useBackend` calls it for each backend it starts; call it yourself if you
  * start backends with `tf.setBackend`.
  */
