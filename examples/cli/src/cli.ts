@@ -5,6 +5,7 @@ import '@tensorflow/tfjs';
 import { NextDetailError } from '@nextdetail/core';
 import { Command } from 'commander';
 import { benchQualityCommand } from './commands/benchQualityCommand.js';
+import { convertCommand } from './commands/convertCommand.js';
 import { decomposeCommand } from './decomposeCommand.js';
 import { doctorCommand } from './commands/doctorCommand.js';
 import { evalCommand } from './commands/evalCommand.js';
@@ -22,6 +23,7 @@ const program = new Command('nextdetail')
   .addCommand(inpaintCommand())
   .addCommand(outpaintCommand())
   .addCommand(evalCommand())
+  .addCommand(convertCommand())
   .addCommand(doctorCommand())
   .addCommand(trainClassifierCommand())
   .addCommand(trainTokenizerCommand())

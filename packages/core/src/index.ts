@@ -53,6 +53,7 @@ export {
   type RawTensor,
   type WritableRawTensor,
 } from './io/safetensors.js';
+export { float16ToFloat32, float32ToFloat16 } from './io/dtypeConversion.js';
 export { resize } from './resample/resize.js';
 export { RESAMPLE_MODES, resampleWeights, type ResampleMode, type ResampleOptions } from './resample/resampleWeights.js';
 export {

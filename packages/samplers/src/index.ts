@@ -48,6 +48,7 @@ export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration, type NvgStage
 export type { NvgNetworks, NvgRotaryTable } from './nvg/nvgNetworks.js';
 export {
   writePipeline,
+  convertPipeline,
   loadPipeline,
   disposePipeline,
   PIPELINE_KIND,
@@ -56,6 +57,7 @@ export {
   type PipelineInfo,
   type PipelineParts,
   type TokenizerConfigOf,
+  type WritePipelineOptions,
 } from './pipeline/pipelineFile.js';
 export { structureFromMap, checkStructureLabels, type StructureGuide } from './nvg/structureGuidance.js';
 export { generateHighResolution, type HighResolutionOptions, type HighResolutionGeneration } from './generate/cartHighResolution.js';

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointFormatError, InvalidArgumentError, readSafetensors, writeSafetensors } from '@nextdetail/core';
 import { CartTokenizer, FlexVarTokenizer, NvgTokenizer, type Tokenizer, VarTokenizer } from '@nextdetail/tokenizers';
 import { backendName, expectNoLeaks } from '../../../test/backend';
-import { disposePipeline, generate, loadPipeline, type Pipeline, type PipelineMethod, type PipelineParts, writePipeline } from '../src/index';
+import { convertPipeline, disposePipeline, generate, loadPipeline, type Pipeline, type PipelineMethod, type PipelineParts, writePipeline } from '../src/index';
 import { planIds, tinyPipelineParts } from './pipelines';
 
 // A pipeline file round trip: the loaded tokenizer and generator generate exactly what the written ones do.
@@ -52,6 +52,53 @@ describe(`pipeline files [${backendName()}]`, () => {
       parts.generator.dispose();
       tokenizer.dispose();
       await expectNoLeaks(async () => disposePipeline(await loadPipeline(new Blob([bytes.slice()]))));
+    });
+  }
+
+  for (const method of ['var', 'nvg'] as const) {
+    it(`${method}: a float16 file is half the size, holds F16 weights within half a float16 step of the float32 ones, loads and generates; convertPipeline converts both ways, leak-free`, async () => {
+      const parts = await tinyPipelineParts(method, info, 1);
+      try {
+        const full = await writePipeline(parts);
+        const half = await expectNoLeaks(() => writePipeline(parts, { dtype: 'float16' }));
+        const [fullFile, halfFile] = await Promise.all([readSafetensors(full), readSafetensors(half)]);
+        const floats = fullFile.keys().filter((k) => fullFile.info(k).dtype === 'F32');
+        expect(floats.length).toBeGreaterThan(0);
+        expect(halfFile.keys().sort()).toEqual(fullFile.keys().sort());
+        for (const name of floats) {
+          expect(halfFile.info(name).dtype, name).toBe('F16');
+          const [a, b] = await Promise.all([fullFile.rawTensor(name), halfFile.rawTensor(name)]);
+          // float16 keeps 11 significant bits: a relative error of at most 2^-11, or 2^-25 absolute below 2^-14.
+          const [wide, narrow] = [a.data as Float32Array, b.data as Float32Array];
+          const far = wide.findIndex((v, i) => !(Math.abs(v - narrow[i]!) <= Math.max(Math.abs(v) * 2 ** -11, 2 ** -25)));
+          expect(far, `${name}[${far}]: ${wide[far]} stored as ${narrow[far]}`).toBe(-1);
+        }
+        expect(halfFile.metadata).toEqual(fullFile.metadata);
+        await Promise.all([fullFile.close(), halfFile.close()]);
+        expect(half.byteLength).toBeLessThan(full.byteLength * 0.55);
+        const loaded = await loadPipeline(half);
+        open.push(loaded);
+        const result = await generateWith(loaded.tokenizer, loaded.generator, method);
+        const pixels = await result.images_BHWC.data();
+        expect(pixels.every(Number.isFinite)).toBe(true);
+        tf.dispose([result.images_BHWC, result.plan]);
+        await expect(writePipeline(parts, { dtype: 'bfloat16' as 'float16' })).rejects.toThrow(/options\.dtype.*"float32" or "float16".*bfloat16/);
+        // Converting the float32 file gives the float16 file byte for byte; widening it back keeps every stored value.
+        const converted = await expectNoLeaks(() => convertPipeline(full, { dtype: 'float16' }));
+        expect(converted.length === half.length && converted.every((byte, i) => byte === half[i])).toBe(true);
+        const widened = await readSafetensors(await convertPipeline(half, { dtype: 'float32' }));
+        const again = await readSafetensors(half);
+        for (const name of floats) {
+          expect(widened.info(name).dtype).toBe('F32');
+          const [w, h] = [(await widened.rawTensor(name)).data as Float32Array, (await again.rawTensor(name)).data as Float32Array];
+          expect(w.length === h.length && w.every((v, i) => Object.is(v, h[i])), name).toBe(true);
+        }
+        await Promise.all([widened.close(), again.close()]);
+        const plain = await writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, { kind: 'something' });
+        await expect(convertPipeline(plain, { dtype: 'float16' })).rejects.toThrow(/not a pipeline file.*"something"/);
+      } finally {
+        parts.generator.dispose();
+      }
     });
   }
 

@@ -1,6 +1,6 @@
 import { ValueRangeError } from '../errors.js';
 
-// Widening conversions shared by the checkpoint readers: tfjs has float32, int32 and bool only.
+// Conversions shared by the checkpoint readers (widening: tfjs has float32, int32 and bool only) and writers.
 
 /** IEEE binary16 → binary32 on the bit patterns: exact for every value; NaN payloads are kept, as torch keeps them. */
 export function float16ToFloat32(halves: Uint16Array): Float32Array {
@@ -27,6 +27,51 @@ export function float16ToFloat32(halves: Uint16Array): Float32Array {
     }
   }
   return new Float32Array(out.buffer);
+}
+
+/**
+ * IEEE binary32 → binary16 bit patterns, rounded to nearest with ties to even (as torch's `.half()`). NaN stays NaN
+ * and ±Infinity stays infinite; a finite value that rounds beyond the largest half, ±65504, is a ValueRangeError
+ * naming `label` rather than a silent Infinity.
+ */
+export function float32ToFloat16(values: Float32Array, label: string): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i]!;
+    const sign = (b >>> 16) & 0x8000;
+    const exponent = (b >>> 23) & 0xff;
+    const fraction = b & 0x7fffff;
+    if (exponent === 0xff) {
+      out[i] = sign | 0x7c00 | (fraction === 0 ? 0 : 0x200 | (fraction >>> 13));
+      continue;
+    }
+    const halfExponent = exponent - 112;
+    let half: number;
+    if (halfExponent > 0) {
+      half = (halfExponent << 10) | (fraction >>> 13);
+      const rest = fraction & 0x1fff;
+      // A carry out of the fraction raises the exponent, which is the correctly rounded value.
+      if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
+    } else {
+      // A half subnormal counts units of 2^-24: the 24-bit significand shifted right, rounded on the bits shifted out.
+      const shift = 14 - halfExponent;
+      if (exponent === 0 || shift > 24) {
+        half = 0;
+      } else {
+        const significand = fraction | 0x800000;
+        half = significand >>> shift;
+        const rest = significand & ((1 << shift) - 1);
+        const halfway = 1 << (shift - 1);
+        if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++;
+      }
+    }
+    if (half >= 0x7c00) {
+      throw new ValueRangeError(label, 'finite values within ±65504 (the float16 range)', `${values[i]} at index ${i}`);
+    }
+    out[i] = sign | half;
+  }
+  return out;
 }
 
 /** bfloat16 is the top half of a float32. */

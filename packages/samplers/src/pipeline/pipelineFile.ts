@@ -2,7 +2,9 @@ import {
   type ByteInput,
   CheckpointFormatError,
   describeValue,
+  float32ToFloat16,
   InvalidArgumentError,
+  type RawTensor,
   readSafetensors,
   type SafetensorsFile,
   type TensorSource,
@@ -84,15 +86,25 @@ export interface PipelineParts<M extends PipelineMethod = PipelineMethod> {
 
 const METHODS: readonly PipelineMethod[] = ['var', 'cart', 'flexvar', 'nvg'];
 
+/** How `writePipeline` stores the models' float tensors. */
+export interface WritePipelineOptions {
+  /**
+   * 'float16' halves the file (tensors stored as safetensors F16, rounded to nearest even; loading widens them back
+   * to float32). Default 'float32', which keeps the weights exactly.
+   */
+  dtype?: 'float32' | 'float16';
+}
+
 /**
  * One safetensors file holding a whole model: the tokenizer's tensors under `tokenizer.`, the generator's under
  * `generator.` (both with the reference names, PyTorch layout), and in `__metadata__` the method, both configs and
  * the class names — so an app loads a trained model with one fetch and no Python.
  */
-export async function writePipeline<M extends PipelineMethod>(parts: PipelineParts<M>): Promise<Uint8Array> {
+export async function writePipeline<M extends PipelineMethod>(parts: PipelineParts<M>, options: WritePipelineOptions = {}): Promise<Uint8Array> {
   checkMethod(parts.method, 'parts.method');
   const problem = infoProblem(parts.info);
   if (problem) throw new InvalidArgumentError('parts.info', problem.expected, problem.actual);
+  const stored = floatStorage(options);
   const tokenizerFile = await readSafetensors(parts.tokenizerStateDict);
   const tensors: Record<string, WritableRawTensor> = {};
   try {
@@ -101,17 +113,15 @@ export async function writePipeline<M extends PipelineMethod>(parts: PipelinePar
       if (raw.dtype !== 'F32') {
         throw new CheckpointFormatError('parts.tokenizerStateDict', `tensor "${name}" is ${raw.dtype}; a pipeline stores F32 only`);
       }
-      tensors[`tokenizer.${name}`] = {
-        dtype: 'F32',
-        shape: raw.shape,
-        data: raw.data,
-      };
+      tensors[`tokenizer.${name}`] = stored(`tokenizer.${name}`, raw.shape, raw.data);
     }
   } finally {
     await tokenizerFile.close();
   }
   const generator = parts.generator as VarGenerator | FlexVarGenerator | NvgGenerator;
-  for (const [name, t] of Object.entries(await generator.stateDict())) tensors[`generator.${name}`] = t;
+  for (const [name, t] of Object.entries(await generator.stateDict())) {
+    tensors[`generator.${name}`] = t.dtype === 'F32' ? stored(`generator.${name}`, t.shape, t.data) : t;
+  }
   return writeSafetensors(tensors, {
     format: 'pt',
     kind: PIPELINE_KIND,
@@ -120,6 +130,38 @@ export async function writePipeline<M extends PipelineMethod>(parts: PipelinePar
     generator_config: JSON.stringify(generator.config),
     info: JSON.stringify(parts.info),
   });
+}
+
+/**
+ * A pipeline file (bytes, Blob, ByteSource or URL) rewritten with its float tensors stored as `options.dtype`:
+ * 'float16' halves a float32 file, 'float32' widens a float16 one (exactly). Metadata and tensor order are kept, so
+ * converting a file gives the bytes `writePipeline` writes with that dtype.
+ */
+export async function convertPipeline(input: ByteInput | string | URL, options: WritePipelineOptions, urlOptions: UrlSourceOptions = {}): Promise<Uint8Array> {
+  const stored = floatStorage(options);
+  const file = await readSafetensors(input, urlOptions);
+  try {
+    if (file.metadata.kind !== PIPELINE_KIND) {
+      throw new CheckpointFormatError(file.name, `not a pipeline file (metadata kind ${JSON.stringify(file.metadata.kind)}, expected "${PIPELINE_KIND}")`);
+    }
+    const tensors: Record<string, WritableRawTensor> = {};
+    for (const name of file.keys()) {
+      const raw = await file.rawTensor(name);
+      const float = raw.dtype === 'F32' || raw.dtype === 'F16' || raw.dtype === 'BF16';
+      tensors[name] = float ? stored(name, raw.shape, raw.data) : (raw as Exclude<RawTensor, { dtype: 'F32' | 'F16' | 'BF16' }>);
+    }
+    return await writeSafetensors(tensors, { ...file.metadata });
+  } finally {
+    await file.close();
+  }
+}
+
+/** How a float tensor named `name` is written under `options.dtype` (validated here). */
+function floatStorage(options: WritePipelineOptions): (name: string, shape: readonly number[], data: Float32Array) => WritableRawTensor {
+  const { dtype = 'float32' } = options;
+  if (dtype !== 'float32' && dtype !== 'float16') throw new InvalidArgumentError('options.dtype', '"float32" or "float16"', describeValue(dtype));
+  return (name, shape, data) =>
+    dtype === 'float16' ? { dtype: 'F16', shape, data: float32ToFloat16(data, `tensor "${name}"`) } : { dtype: 'F32', shape, data };
 }
 
 /**

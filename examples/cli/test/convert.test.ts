@@ -1,0 +1,58 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '@nextdetail/core';
+import { nextdetail, usageError } from './runCli';
+import { writeTinyPipelines } from './tinyPipelines';
+
+// `nextdetail convert`: a pipeline file with float16 weights, which generate reads like the float32 one.
+
+let dir: string;
+let models: Awaited<ReturnType<typeof writeTinyPipelines>>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'nextdetail-convert-'));
+  models = await writeTinyPipelines(dir, ['var', 'nvg']);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('nextdetail convert', () => {
+  it.each(['var', 'nvg'] as const)('%s: float16 halves the file, generate reads it, and float32 widens it back', async (method) => {
+    const r = nextdetail('convert', models[method]);
+    expect(r.status, r.stderr).toBe(0);
+    const half = join(dir, `${method}-float16.safetensors`);
+    expect(r.stdout).toContain(`output          ${half}`);
+    const [full, halved] = [readFileSync(models[method]), readFileSync(half)];
+    expect(halved.length).toBeLessThan(full.length * 0.55);
+    const file = await readSafetensors(new Uint8Array(halved));
+    expect(file.keys().some((k) => file.info(k).dtype === 'F16')).toBe(true);
+    expect(file.keys().every((k) => file.info(k).dtype !== 'F32')).toBe(true);
+    await file.close();
+
+    const extra = method === 'nvg' ? ['--structure-steps', '2'] : [];
+    const g = nextdetail('generate', '--model', half, '--backend', 'wasm', '--class', '3', '--per-class', '2', '--out', join(dir, `${method}-half.png`), ...extra);
+    expect(g.status, g.stderr).toBe(0);
+
+    const wide = join(dir, `${method}-wide.safetensors`);
+    const w = nextdetail('convert', half, '--dtype', 'float32', '--out', wide);
+    expect(w.status, w.stderr).toBe(0);
+    const widened = await readSafetensors(new Uint8Array(readFileSync(wide)));
+    expect(widened.keys().some((k) => widened.info(k).dtype === 'F32')).toBe(true);
+    expect(widened.keys().every((k) => widened.info(k).dtype !== 'F16')).toBe(true);
+    await widened.close();
+  });
+
+  it('rejects an unknown dtype, a missing file, a file that is not a pipeline and writing over its input, one line each', () => {
+    expect(usageError(nextdetail('convert', models.var, '--dtype', 'int8'))).toMatch(/--dtype.*float16, float32.*"int8"/);
+    expect(usageError(nextdetail('convert', join(dir, 'missing.safetensors')))).toMatch(/<model>.*missing\.safetensors/);
+    const plain = join(dir, 'plain.safetensors');
+    const header = Buffer.from(JSON.stringify({ __metadata__: { kind: 'other' } }));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(plain, Buffer.concat([length, header]));
+    expect(usageError(nextdetail('convert', plain))).toMatch(/not a pipeline file.*"other"/);
+    expect(usageError(nextdetail('convert', models.var, '--out', models.var))).toMatch(/--out.*other than the model/);
+  });
+});
