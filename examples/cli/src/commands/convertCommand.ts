@@ -1,7 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '@nextdetail/core';
 import { convertPipeline } from '@nextdetail/samplers';
 import { Command } from 'commander';
+import { readPipelineBytes } from '../generation/openPipeline.js';
 import { checkChoice } from '../train/presets.js';
 
 const DTYPES = ['float16', 'float32'] as const;
@@ -24,12 +25,7 @@ async function runConvert(model: string, flags: ConvertFlags): Promise<void> {
   const dtype = checkChoice(flags.dtype, DTYPES, '--dtype');
   const out = flags.out ?? `${model.replace(/\.safetensors$/, '')}-${dtype}.safetensors`;
   if (out === model) throw new InvalidArgumentError('--out', 'a file other than the model being converted', JSON.stringify(out));
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(model));
-  } catch (err) {
-    throw new InvalidArgumentError('<model>', 'a readable pipeline .safetensors file', `${JSON.stringify(model)} (${(err as Error).message})`);
-  }
+  const bytes = await readPipelineBytes(model, '<model>');
   const converted = await convertPipeline(bytes, { dtype });
   await writeFile(out, converted);
   console.log(`model           ${model} (${(bytes.length / 1e6).toFixed(2)} MB)`);
