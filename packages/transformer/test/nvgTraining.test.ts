@@ -105,7 +105,7 @@ describe(`NVG training steps [${backendName()}]`, () => {
     expect(last).toBeLessThan(0.05);
   });
 
-  it('a structure step over several batches returns their mean loss before one update, leak-free', async () => {
+  it('a structure step over several batches returns their mean loss before one update, at the learning rate set before it, leak-free', async () => {
     await expectNoLeaks(async () => {
       const rng = new RandomGenerator(9);
       const fullLabels = tf.tensor2d(Int32Array.from({ length: 32 }, (_, i) => (i * 7) % 16), [2, 16], 'int32');
@@ -133,6 +133,12 @@ describe(`NVG training steps [${backendName()}]`, () => {
       expect(mean).toBeCloseTo((separate[0]! + separate[1]!) / 2, 5);
       expect(trainer.optimizer.stepCount).toBe(1);
       expect(after.some((x, i) => x !== before[i])).toBe(true);
+      // A schedule sets the rate before each step: at 0 an update leaves the weights as they are.
+      trainer.learningRate = 0;
+      await trainer.structureStep(batches);
+      expect(await head()).toEqual(after);
+      expect(trainer.learningRate).toBe(0);
+      expect(() => (trainer.learningRate = -1e-3)).toThrow(/learningRate/);
       await expect(trainer.structureStep([])).rejects.toThrow(InvalidArgumentError);
       trainer.dispose();
       tf.dispose([fullLabels, targetBits_BPW, ...batches.flatMap((b) => [b.bits_BPW, b.noise_BPW, b.rope.cos_B1TF, b.rope.sin_B1TF])]);

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointFormatError, InvalidArgumentError, RandomGenerator, writeSafetensors } from '@nextdetail/core';
 import { type GranularityStep, type NvgTokenizer, structureBits } from '@nextdetail/tokenizers';
-import { dropConditions, logitNormalTimes, type NvgConfig, NvgGenerator, NvgTrainer } from '@nextdetail/transformer';
+import { dropConditions, type LearningRateSchedule, learningRateAt, logitNormalTimes, type NvgConfig, NvgGenerator, NvgTrainer } from '@nextdetail/transformer';
 import type { GeneratorRun, GeneratorRunOptions } from './generatorRun.js';
+import { generatorSchedule } from './generatorSchedule.js';
 import { initGenerator } from './generatorSetup.js';
 
 const KIND = 'nextdetail_nvg_generator_training';
@@ -14,8 +15,9 @@ const NVG_STREAM = 13;
 /**
  * NVG's generator: per step one content update (stage step mod S: MSE of the final canvas + cross-entropy of the
  * cluster tokens) and one structure-flow update on the mean loss of every stage's split, 10% condition dropout,
- * AdamW (betas 0.9, 0.95) over every parameter, by NvgTrainer, whose optimizer moments the training state saves and
- * restores. Every draw comes from (seed, step), so a resumed run continues exactly.
+ * AdamW (betas 0.9, 0.95) over every parameter at the other methods' learning-rate schedule, by NvgTrainer, whose
+ * optimizer moments the training state saves and restores. Every draw comes from (seed, step), so a resumed run
+ * continues exactly.
  */
 // NVG paper §2.2 Eq. 1 and 3; reference digest §3.3 "Training"
 export class NvgGeneratorRun implements GeneratorRun {
@@ -35,13 +37,14 @@ export class NvgGeneratorRun implements GeneratorRun {
       trainer.optimizer.restore(m, v, steps);
       tf.dispose([...m.values(), ...v.values()]);
     }
-    return new NvgGeneratorRun(tokenizer, generator, trainer, options.seed);
+    return new NvgGeneratorRun(tokenizer, generator, trainer, generatorSchedule(options), options.seed);
   }
 
   private constructor(
     private readonly tokenizer: NvgTokenizer,
     readonly generator: NvgGenerator,
     private readonly trainer: NvgTrainer,
+    private readonly schedule: LearningRateSchedule,
     private readonly seed: number,
   ) {}
 
@@ -49,6 +52,7 @@ export class NvgGeneratorRun implements GeneratorRun {
     const c = this.generator.config;
     const batch = images_BHWC.shape[0];
     const rng = new RandomGenerator(this.seed).fork(NVG_STREAM).fork(step);
+    this.trainer.learningRate = learningRateAt(step, this.schedule);
     const plan = await this.tokenizer.encode(images_BHWC);
     const steps = plan.steps as GranularityStep[];
     const owned: tf.Tensor[] = [];

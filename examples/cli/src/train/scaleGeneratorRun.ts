@@ -4,6 +4,7 @@ import type { PipelineMethod } from '@nextdetail/samplers';
 import type { FlexVarTokenizer, Tokenizer } from '@nextdetail/tokenizers';
 import { type FlexVarGenerator, GeneratorTrainer, type ScaleSize, type VarGenerator } from '@nextdetail/transformer';
 import type { GeneratorRun, GeneratorRunOptions } from './generatorRun.js';
+import { generatorSchedule } from './generatorSchedule.js';
 import { initGenerator } from './generatorSetup.js';
 
 const SCHEDULE_STREAM = 11;
@@ -18,13 +19,7 @@ export class ScaleGeneratorRun implements GeneratorRun {
   static async create(method: PipelineMethod, tokenizer: Tokenizer, config: object, options: GeneratorRunOptions): Promise<ScaleGeneratorRun> {
     const generator = (await initGenerator(method, config as never, options.seed)) as VarGenerator | FlexVarGenerator;
     const trainer = new GeneratorTrainer(generator, {
-      schedule: {
-        peak: options.learningRate,
-        warmupSteps: Math.min(100, Math.floor(options.totalSteps / 10)),
-        totalSteps: options.totalSteps,
-        decay: 'cosine',
-        end: 0.1,
-      },
+      schedule: generatorSchedule(options),
       conditionDropout: 0.1,
       seed: options.seed + 1,
     });

@@ -134,7 +134,7 @@ export async function logitNormalTimes(rng: RandomGenerator, count: number): Pro
  */
 export class NvgTrainer {
   readonly optimizer: AdamW;
-  readonly learningRate: number;
+  private rate: number;
 
   constructor(
     private readonly generator: NvgGenerator,
@@ -143,8 +143,21 @@ export class NvgTrainer {
     checkNumber(learningRate, 'learningRate', { min: 0, exclusiveMin: true });
     checkNumber(beta1, 'beta1', { min: 0, max: 1 });
     checkNumber(beta2, 'beta2', { min: 0, max: 1 });
-    this.learningRate = learningRate;
+    this.rate = learningRate;
     this.optimizer = new AdamW(generator.trainableVariables(), { betas: [beta1, beta2] });
+  }
+
+  /**
+   * The learning rate of the next updates. Set it before each training step to follow a schedule (the reference warms
+   * up and decays it; see learningRateAt).
+   */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  set learningRate(value: number) {
+    checkNumber(value, 'learningRate', { min: 0 });
+    this.rate = value;
   }
 
   /** One AdamW step on nvgContentLoss; returns the losses before the step. */
@@ -180,7 +193,7 @@ export class NvgTrainer {
   /** One AdamW step on `loss()`; returns the loss before the step (the caller disposes it). */
   private update(loss: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(loss, [...this.generator.trainableVariables().values()]);
-    this.optimizer.apply(this.optimizer.parameterGrads(grads), this.learningRate);
+    this.optimizer.apply(this.optimizer.parameterGrads(grads), this.rate);
     tf.dispose(grads);
     return value;
   }
