@@ -141,9 +141,7 @@ export async function convertPipeline(input: ByteInput | string | URL, options: 
   const stored = floatStorage(options);
   const file = await readSafetensors(input, urlOptions);
   try {
-    if (file.metadata.kind !== PIPELINE_KIND) {
-      throw new CheckpointFormatError(file.name, `not a pipeline file (metadata kind ${JSON.stringify(file.metadata.kind)}, expected "${PIPELINE_KIND}")`);
-    }
+    checkPipelineKind(file);
     const tensors: Record<string, WritableRawTensor> = {};
     for (const name of file.keys()) {
       const raw = await file.rawTensor(name);
@@ -185,12 +183,7 @@ export function disposePipeline(pipeline: Pipeline): void {
 
 async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
   const meta = file.metadata;
-  if (meta.kind !== PIPELINE_KIND) {
-    throw new CheckpointFormatError(
-      file.name,
-      `not a pipeline file (metadata kind ${JSON.stringify(meta.kind)}, expected "${PIPELINE_KIND}")`,
-    );
-  }
+  checkPipelineKind(file);
   const method = meta.method as PipelineMethod;
   if (!METHODS.includes(method)) {
     throw new CheckpointFormatError(file.name, `metadata method ${JSON.stringify(meta.method)} is not one of ${METHODS.join(', ')}`);
@@ -242,6 +235,12 @@ async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
         (generator) => ({ method, tokenizer, generator, info }),
       );
     }
+  }
+}
+
+function checkPipelineKind(file: SafetensorsFile): void {
+  if (file.metadata.kind !== PIPELINE_KIND) {
+    throw new CheckpointFormatError(file.name, `not a pipeline file (metadata kind ${JSON.stringify(file.metadata.kind)}, expected "${PIPELINE_KIND}")`);
   }
 }
 
