@@ -86,6 +86,12 @@ describe('nextdetail bench-quality', () => {
     expect(stopped.status, stopped.stderr).toBe(0);
     const r = await nextdetail('bench-quality', '--preset', 'tiny', '--tokenizer-steps', '2', '--limit', '12', '--methods', 'var', '--backend', 'wasm', '--out', out);
     expect(usageError(r)).toMatch(/--out.*stopped runs started with --steps 2 .*started by: nextdetail train-tokenizer .*--steps 3/);
+
+    // Shortened to the benchmark's length by --resume, it still did not train on the benchmark's schedule.
+    const shortened = await nextdetail('train-tokenizer', '--resume', '--steps', '2', '--stop-at', '1', '--backend', 'wasm', '--out', join(out, 'var', 'tokenizer'));
+    expect(shortened.status, shortened.stderr).toBe(0);
+    const again = await nextdetail('bench-quality', '--preset', 'tiny', '--tokenizer-steps', '2', '--limit', '12', '--methods', 'var', '--backend', 'wasm', '--out', out);
+    expect(usageError(again)).toMatch(/--out.*stopped runs started with no --resume .*started by: .*--steps 3 .*--stop-at 1 && .*--steps 2 .*--resume/);
   }, 60_000);
 
   it('rejects an unknown method with one error line naming --methods', async () => {

@@ -1,5 +1,5 @@
 // Runs the built CLI (`node dist/cli.js`): build first (`npx turbo run build --filter=@nextdetail/example-cli...`).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +97,37 @@ describe('nextdetail train-tokenizer --resume', () => {
     expect(second.stdout).toContain('resumed         at step 1');
     expect(readFileSync(join(resumed, 'state.safetensors')).equals(readFileSync(join(dir, 'var-tok', 'state.safetensors')))).toBe(true);
     expect(await sameTensors(join(resumed, 'tokenizer.safetensors'), join(dir, 'var-tok', 'tokenizer.safetensors'))).toBe(true);
+  });
+});
+
+describe('nextdetail train --resume --steps', () => {
+  it('lengthens a finished run, and records command lines that redo it exactly', async () => {
+    const longer = join(dir, 'var-gen-longer');
+    cpSync(join(dir, 'var-gen'), longer, { recursive: true });
+    const run = await nextdetail('train', '--resume', '--steps', '3', '--backend', 'wasm', '--out', longer);
+    expectOk(run);
+    expect(run.stdout).toContain('resumed         at step 2');
+    expect(run.stdout).toContain('3 steps of 4');
+    const progress = JSON.parse(readFileSync(join(longer, 'state.json'), 'utf8'));
+    expect(progress).toMatchObject({ step: 3, totalSteps: 3, extensions: [{ atStep: 2, totalSteps: 3 }] });
+    expect(progress.losses.cross_entropy).toHaveLength(3);
+    const pipeline = await loadPipeline(readFileSync(join(longer, 'model.safetensors')));
+    const command = (pipeline.info.training as { command: string }).command;
+    disposePipeline(pipeline);
+    expect(command).toMatch(/ --steps 2 .* --stop-at 2 && nextdetail train .* --steps 3 .* --resume$/);
+
+    const redone = join(dir, 'var-gen-redone');
+    for (const segment of command.split(' && ')) {
+      const words = segment.split(' ').slice(1).map((w) => (w === longer ? redone : w));
+      expectOk(await nextdetail(...words, '--backend', 'wasm'));
+    }
+    expect(await sameTensors(join(redone, 'model.safetensors'), join(longer, 'model.safetensors'))).toBe(true);
+  });
+
+  it('refuses a length shorter than the steps already done, naming --steps', async () => {
+    const run = await nextdetail('train', '--resume', '--steps', '1', '--backend', 'wasm', '--out', join(dir, 'var-gen'));
+    expect(run.status).not.toBe(0);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--steps.*at least the 2 steps.*1/)]);
   });
 });
 

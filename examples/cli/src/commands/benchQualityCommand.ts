@@ -14,7 +14,7 @@ import { encodePng } from '../png.js';
 import { barChart } from '../render/barChart.js';
 import { METHODS, PRESET_SIZES, PRESETS, type PresetName } from '../train/presets.js';
 import { readRunProgress } from '../train/runState.js';
-import { reproduceCommand, type TrainSettings } from '../train/trainFlags.js';
+import { reproduceExtendedCommand, type TrainSettings } from '../train/trainFlags.js';
 import { PIPELINE_FILE } from './trainCommand.js';
 import { TOKENIZER_FILE } from './trainTokenizerCommand.js';
 
@@ -103,6 +103,8 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     '--seed': String(flags.seed),
     '--limit': flags.limit === undefined ? undefined : String(flags.limit),
     '--data': undefined,
+    // A run whose length a --resume changed did not train on the benchmark's schedule.
+    '--resume': undefined,
   });
 
   // A run stopped part-way (the benchmark interrupted) goes on from its saved state, once its settings are checked.
@@ -117,7 +119,8 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
       throw new InvalidArgumentError('--out', `a stopped ${command} run or none in ${dir} (delete it to train again)`, `a ${stopped.command} run's state`);
     }
     const { settings } = stopped;
-    const started = reproduceCommand(command, settings, dir, settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer]);
+    const extra = settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer];
+    const started = reproduceExtendedCommand(command, settings, dir, extra, stopped.extensions ?? []);
     checkTrainedWith(started, expected, 'stopped runs started', dir, `the state in ${dir}, started by`);
     log(`${label}: going on from step ${stopped.step}`);
     await runSubcommand([command, '--resume', '--out', dir, ...backend]);

@@ -12,7 +12,16 @@ import { loadRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';
 import { readTokenizerFile } from '../train/tokenizerFile.js';
 import { loadTokenizer } from '../train/tokenizerSetup.js';
-import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
+import {
+  addTrainFlags,
+  continueCommand,
+  reproduceExtendedCommand,
+  resolveSettings,
+  resumedLength,
+  totalSteps,
+  type TrainFlags,
+  type TrainSettings,
+} from '../train/trainFlags.js';
 import { loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
 import { runTrainingLoop } from '../train/trainingLoop.js';
 
@@ -50,12 +59,16 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
-  const total = totalSteps(settings, data.count);
+  const length = resumed ? resumedLength(resumed.progress, flags, data.count) : undefined;
+  const total = length?.total ?? totalSteps(settings, data.count);
+  const extensions = length?.extensions ?? [];
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const preset = PRESET_SIZES[settings.preset];
   const tokenizer = await loadTokenizer(method, tokenizerFile.file, tokenizerFile.tokenizerConfig);
   const config = generatorConfig(method, preset, tokenizer, data.classNames.length);
-  const reproduce = reproduceCommand(COMMAND, settings, out, ['--tokenizer', settings.tokenizer]);
+  const extra = ['--tokenizer', settings.tokenizer];
+  const reproduce = reproduceExtendedCommand(COMMAND, settings, out, extra, extensions);
+  const continueWith = continueCommand(COMMAND, settings, out, extra, extensions);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} generator, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
 
@@ -73,6 +86,8 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
       settings,
       out,
       reproduce,
+      continueWith,
+      extensions,
       data,
       ...(resumed ? { resumed: resumed.progress } : {}),
       total,

@@ -12,7 +12,16 @@ import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
 import { createTokenizerTrainer, loadTokenizer, tokenizerSetup } from '../train/tokenizerSetup.js';
 import { writeTokenizerFile } from '../train/tokenizerFile.js';
-import { addTrainFlags, reproduceCommand, resolveSettings, totalSteps, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
+import {
+  addTrainFlags,
+  continueCommand,
+  reproduceExtendedCommand,
+  resolveSettings,
+  resumedLength,
+  totalSteps,
+  type TrainFlags,
+  type TrainSettings,
+} from '../train/trainFlags.js';
 import { loadTrainingData } from '../train/trainingData.js';
 import { runTrainingLoop } from '../train/trainingLoop.js';
 
@@ -44,8 +53,11 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
-  const total = totalSteps(settings, data.count);
-  const reproduce = reproduceCommand(COMMAND, settings, out);
+  const length = resumed ? resumedLength(resumed.progress, flags, data.count) : undefined;
+  const total = length?.total ?? totalSteps(settings, data.count);
+  const extensions = length?.extensions ?? [];
+  const reproduce = reproduceExtendedCommand(COMMAND, settings, out, [], extensions);
+  const continueWith = continueCommand(COMMAND, settings, out, [], extensions);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} tokenizer, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
 
@@ -58,6 +70,8 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
       settings,
       out,
       reproduce,
+      continueWith,
+      extensions,
       data,
       ...(resumed ? { resumed: resumed.progress } : {}),
       total,

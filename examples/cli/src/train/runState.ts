@@ -17,6 +17,14 @@ export interface RunProgress<Settings> {
   losses: Record<string, number[]>;
   /** Training time so far, over every session. */
   seconds: number;
+  /** Each `--resume` that changed the run's length, in order (absent: the length it started with). */
+  extensions?: RunExtension[];
+}
+
+/** A `--resume --steps` (or `--epochs`): from step `atStep` on, the run ends at `totalSteps`. */
+export interface RunExtension {
+  atStep: number;
+  totalSteps: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
 import { checkPositiveInteger } from '../positiveInteger.js';
 import { checkChoice, type PresetName, PRESETS, PRESET_SIZES } from './presets.js';
+import type { RunExtension, RunProgress } from './runState.js';
 import { stepsPerEpoch } from './trainingData.js';
 
 /** The flags `train-tokenizer` and `train` share. */
@@ -53,7 +54,7 @@ export function addTrainFlags(command: Command, defaultOut: string): Command {
     .option('--image-size <n>', 'side the --data images are resized to', numberArgument, 32)
     .option('--out <dir>', 'directory for the outputs and the training state', defaultOut)
     .option('--save-every <n>', 'write the training state every n steps (and at the end)', numberArgument, 100)
-    .option('--resume', 'continue the run whose state is in --out, with its settings')
+    .option('--resume', 'continue the run whose state is in --out, with its settings; with --steps or --epochs, to that new length')
     .option('--stop-at <step>', 'stop after this step with the state saved (continue later with --resume)', numberArgument)
     .option('--backend <list>', 'tfjs backends to try in order, e.g. "wasm,cpu" (default: $NEXTDETAIL_BACKEND, else webgpu,wasm,cpu)');
 }
@@ -94,6 +95,45 @@ export function resolveSettings(flags: TrainFlags, method: string, methods: read
 /** Steps in all, from --steps or --epochs over `count` images. */
 export function totalSteps(settings: TrainSettings, count: number): number {
   return settings.steps ?? settings.epochs! * stepsPerEpoch(count, settings.batch);
+}
+
+/**
+ * The length of a resumed run: its own, or the one `--steps`/`--epochs` gives (recorded as one more extension), which
+ * lengthens a finished run or changes where a stopped one ends; the learning-rate schedule follows the new length.
+ */
+export function resumedLength(progress: RunProgress<TrainSettings>, flags: TrainFlags, count: number): { total: number; extensions: RunExtension[] } {
+  const extensions = progress.extensions ?? [];
+  const asked = flags.steps ?? (flags.epochs === undefined ? undefined : flags.epochs * stepsPerEpoch(count, progress.settings.batch));
+  if (asked === undefined || asked === progress.totalSteps) return { total: progress.totalSteps, extensions };
+  if (asked < progress.step) {
+    const [flag, value] = flags.steps !== undefined ? ['--steps', String(flags.steps)] : ['--epochs', `${flags.epochs} (${asked} steps)`];
+    throw new InvalidArgumentError(flag, `at least the ${progress.step} steps the resumed run has done`, value);
+  }
+  return { total: asked, extensions: [...extensions, { atStep: progress.step, totalSteps: asked }] };
+}
+
+/**
+ * The command lines that redo a run whose length `--resume` changed: the first run and each resumed one stop where the
+ * next extension took over, joined with `&&`.
+ */
+export function reproduceExtendedCommand(command: string, settings: TrainSettings, out: string, extra: string[], extensions: readonly RunExtension[]): string {
+  const segments = [
+    reproduceCommand(command, settings, out, extra),
+    ...extensions.map(({ totalSteps: steps }) => `${reproduceCommand(command, withSteps(settings, steps), out, extra)} --resume`),
+  ];
+  return segments.map((segment, i) => (i < extensions.length ? `${segment} --stop-at ${extensions[i]!.atStep}` : segment)).join(' && ');
+}
+
+/** The command line that, with `--resume`, continues a run at its current length. */
+export function continueCommand(command: string, settings: TrainSettings, out: string, extra: string[], extensions: readonly RunExtension[]): string {
+  const last = extensions[extensions.length - 1];
+  return reproduceCommand(command, last === undefined ? settings : withSteps(settings, last.totalSteps), out, extra);
+}
+
+/** `settings` with its length as a step count (an extension's length is one). */
+function withSteps(settings: TrainSettings, steps: number): TrainSettings {
+  const { epochs: _, ...fixed } = settings;
+  return { ...fixed, steps };
 }
 
 /** The command line that reruns these settings from scratch. */

@@ -5,7 +5,7 @@ import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
 import { encodePng } from '../png.js';
 import { progressBar } from '../progress/progressBar.js';
 import { formatValue, lossPlot } from '../render/lossPlot.js';
-import { type RunProgress, saveRunState } from './runState.js';
+import { type RunExtension, type RunProgress, saveRunState } from './runState.js';
 import type { TrainSettings } from './trainFlags.js';
 import { batchIndices, stepsPerEpoch } from './trainingData.js';
 
@@ -15,8 +15,12 @@ export interface TrainingLoop<Settings extends TrainSettings> {
   command: string;
   settings: Settings;
   out: string;
-  /** The command line that reproduces the run (`--resume` appended continues it). */
+  /** The command lines that reproduce the run, as its output file records them. */
   reproduce: string;
+  /** The command line that, with `--resume` appended, continues the run where it stops. */
+  continueWith: string;
+  /** Where `--resume` changed the run's length (saved with the state). */
+  extensions?: RunExtension[];
   data: LabelledImages;
   /** The progress of the run this one continues: its steps, loss history and training time. */
   resumed?: RunProgress<Settings>;
@@ -50,7 +54,15 @@ export async function runTrainingLoop<Settings extends TrainSettings>(
   const { data, settings } = loop;
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const save = async (stepsDone: number) => {
-    const progress: RunProgress<Settings> = { command: loop.command, settings, step: stepsDone, totalSteps: loop.total, losses, seconds: seconds() };
+    const progress: RunProgress<Settings> = {
+      command: loop.command,
+      settings,
+      step: stepsDone,
+      totalSteps: loop.total,
+      losses,
+      seconds: seconds(),
+      ...(loop.extensions?.length ? { extensions: loop.extensions } : {}),
+    };
     await saveRunState(loop.out, await loop.trainingState(), progress);
   };
   const bar = progressBar(`${loop.label} [{bar}] {value}/{total} | ETA {eta_formatted} | {losses}`, loop.total, start, { losses: '' }, { keep: true });
@@ -73,7 +85,7 @@ export async function runTrainingLoop<Settings extends TrainSettings>(
   await save(end);
   await writeFile(join(loop.out, 'loss.png'), encodePng(lossPlot(losses)));
   if (end < loop.total) {
-    console.log(`stopped         at step ${end} of ${loop.total}; continue with: ${loop.reproduce} --resume`);
+    console.log(`stopped         at step ${end} of ${loop.total}; continue with: ${loop.continueWith} --resume`);
     return undefined;
   }
   const total = seconds();
