@@ -44,6 +44,43 @@ describe('nextdetail convert', () => {
     await widened.close();
   });
 
+  it('stores recommended sampling settings, which generate and eval take where no flag is given; --clear-sampling drops them', async () => {
+    const tuned = join(dir, 'nvg-tuned.safetensors');
+    const r = nextdetail('convert', models.nvg, '--dtype', 'float32', '--cfg', '2', '--structure-steps', '1', '--out', tuned);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('sampling        --cfg 2, --structure-steps 1 (recommended by the file)');
+    const grid = ['--backend', 'wasm', '--class', '3', '--per-class', '2'];
+    const recommended = nextdetail('generate', '--model', tuned, ...grid, '--out', join(dir, 'recommended.png'));
+    expect(recommended.status, recommended.stderr).toBe(0);
+    expect(recommended.stdout).toContain('sampling        --cfg 2, --structure-steps 1 (the model\'s recommendation)');
+    const explicit = nextdetail('generate', '--model', models.nvg, ...grid, '--cfg', '2', '--structure-steps', '1', '--out', join(dir, 'explicit.png'));
+    expect(explicit.status, explicit.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'recommended.png')).equals(readFileSync(join(dir, 'explicit.png')))).toBe(true);
+    const evaluate = (...args: string[]) => nextdetail('eval', '--count', '4', '--batch-size', '2', '--real-count', '20', '--backend', 'wasm', '--json', ...args);
+    const evalRecommended = evaluate('--model', tuned);
+    expect(evalRecommended.status, evalRecommended.stderr).toBe(0);
+    expect(evalRecommended.stderr).toContain('sampling        --cfg 2, --structure-steps 1');
+    const evalExplicit = evaluate('--model', models.nvg, '--cfg', '2', '--structure-steps', '1');
+    expect(JSON.parse(evalRecommended.stdout).fid).toBe(JSON.parse(evalExplicit.stdout).fid);
+    // A flag wins over the recommendation.
+    const overridden = nextdetail('generate', '--model', tuned, ...grid, '--structure-steps', '3', '--out', join(dir, 'overridden.png'));
+    expect(overridden.stdout).toContain('sampling        --cfg 2 (the model\'s recommendation)');
+    expect(readFileSync(join(dir, 'overridden.png')).equals(readFileSync(join(dir, 'explicit.png')))).toBe(false);
+
+    const added = join(dir, 'nvg-added.safetensors');
+    expect(nextdetail('convert', tuned, '--dtype', 'float32', '--top-p', '0.8', '--out', added).stdout).toContain('--cfg 2, --structure-steps 1, --top-p 0.8');
+    const cleared = join(dir, 'nvg-cleared.safetensors');
+    expect(nextdetail('convert', added, '--dtype', 'float32', '--clear-sampling', '--out', cleared).stdout).toContain('sampling        none');
+    const file = await readSafetensors(new Uint8Array(readFileSync(cleared)));
+    expect(JSON.parse(file.metadata.info!).sampling).toBeUndefined();
+    await file.close();
+    const plainRun = nextdetail('generate', '--model', cleared, ...grid, '--out', join(dir, 'cleared.png'));
+    expect(plainRun.stdout).not.toContain('sampling ');
+
+    expect(usageError(nextdetail('convert', models.var, '--structure-steps', '1'))).toMatch(/--structure-steps.*only in an NVG pipeline.*var/);
+    expect(usageError(nextdetail('convert', models.nvg, '--top-p', '2'))).toMatch(/--top-p.*\[0, 1\].*2/);
+  });
+
   it('rejects an unknown dtype, a missing file, a file that is not a pipeline and writing over its input, one line each', () => {
     expect(usageError(nextdetail('convert', models.var, '--dtype', 'int8'))).toMatch(/--dtype.*float16, float32.*"int8"/);
     expect(usageError(nextdetail('convert', join(dir, 'missing.safetensors')))).toMatch(/<model>.*missing\.safetensors/);

@@ -1,3 +1,4 @@
+import type { PipelineMethod, PipelineSampling } from '@nextdetail/samplers';
 import type { GenerationSettings } from './generation.js';
 
 function element<T extends HTMLElement>(id: string): T {
@@ -39,6 +40,17 @@ export function fillClasses(classNames: readonly string[]): void {
   const options = classNames.map((name, i) => new Option(`${i}: ${name}`, String(i)));
   options.push(new Option('unconditional', String(classNames.length)));
   ui.classLabel.replaceChildren(...options);
+}
+
+/** Shows a model's recommended sampling settings in the form, and the page's defaults where it recommends none. */
+export function showRecommendedSampling(method: PipelineMethod, sampling: PipelineSampling = {}): void {
+  const show = (input: HTMLInputElement, value: number | undefined) => {
+    input.value = value === undefined ? input.defaultValue : String(value);
+  };
+  show(ui.cfg, method === 'nvg' ? undefined : sampling.cfg);
+  show(ui.contentCfg, method === 'nvg' ? sampling.cfg : undefined);
+  show(ui.topK, sampling.topK);
+  show(ui.structureSteps, sampling.structureSteps);
 }
 
 function numberIn(input: HTMLInputElement, fallback: number): number {

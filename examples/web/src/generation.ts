@@ -12,6 +12,15 @@ export interface GenerationSettings {
   nvg: { contentCfg: number; structureCfg: number; structureSteps: number };
 }
 
+/**
+ * The recommended settings the form has no control for (the pipeline file's `info.sampling`): top-p and temperature.
+ * NVG's top-p is the end of its curve from 1, as in the CLI.
+ */
+function recommendedExtras(pipeline: Pipeline): { topP?: number; temperature?: number } {
+  const { topP, temperature } = pipeline.info.sampling ?? {};
+  return { ...(topP === undefined || topP === 0 ? {} : { topP }), ...(temperature === undefined ? {} : { temperature }) };
+}
+
 /** Called with every step's preview as it is produced, coarse to fine; `detail` says what the step added. */
 export type StepListener = (step: number, steps: number, detail: string, pixels: ImageData) => Promise<void>;
 
@@ -56,9 +65,11 @@ export async function generateImage(
 ): Promise<ImageData> {
   const { label, seed, cfg, topK } = settings;
   if (pipeline.method !== 'nvg') {
-    return finish(await generate(pipeline.tokenizer, pipeline.generator, { labels: [label], seed, cfg, topK, progress: scaleProgress(onStep) }));
+    const options = { labels: [label], seed, cfg, topK, ...recommendedExtras(pipeline), progress: scaleProgress(onStep) };
+    return finish(await generate(pipeline.tokenizer, pipeline.generator, options));
   }
   const { contentCfg, structureCfg, structureSteps } = settings.nvg;
+  const { topP, temperature } = recommendedExtras(pipeline);
   return finish(
     await generate(pipeline.tokenizer, pipeline.generator, {
       labels: [label],
@@ -67,6 +78,8 @@ export async function generateImage(
       contentCfg: [1, contentCfg],
       structureCfg: [1, structureCfg],
       structureSteps,
+      ...(topP === undefined ? {} : { topP: [1, topP] }),
+      ...(temperature === undefined ? {} : { temperature }),
       ...(structure ? { structure: { map: structure } } : {}),
       progress: stageProgress(onStep),
     }),
@@ -86,6 +99,6 @@ export async function inpaintImage(
 ): Promise<ImageData> {
   if (pipeline.method === 'nvg') throw new Error('in-painting needs a VAR, CART or FlexVAR pipeline (samplers has no masked NVG editing)');
   const { label, seed, cfg, topK } = settings;
-  const options = { images_BHWC, keep_BHW, labels: [label], seed, cfg, topK, progress: scaleProgress(onStep) };
+  const options = { images_BHWC, keep_BHW, labels: [label], seed, cfg, topK, ...recommendedExtras(pipeline), progress: scaleProgress(onStep) };
   return finish(await editImages(pipeline.tokenizer, pipeline.generator, options));
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { disposePipeline, loadPipeline, type Pipeline } from '@nextdetail/samplers';
 import { backendOrderFrom, startBackend } from './backend.js';
 import { BrushMask } from './brushMask.js';
-import { fillClasses, readSettings, say, ui } from './controls.js';
+import { fillClasses, readSettings, say, showRecommendedSampling, ui } from './controls.js';
 import { generateImage, inpaintImage, type StepListener } from './generation.js';
 import { canvasImage, paint } from './imagePixels.js';
 import { downloadModel } from './modelDownload.js';
@@ -61,6 +61,7 @@ async function loadModel(index: number): Promise<void> {
   }
   const { classNames, imageSize } = pipeline.info;
   fillClasses(classNames);
+  showRecommendedSampling(pipeline.method, pipeline.info.sampling);
   // NVG has its own guidance scales (content, structure) in place of the scale methods' single CFG.
   ui.nvgOptions.disabled = pipeline.method !== 'nvg';
   ui.cfg.disabled = pipeline.method === 'nvg';

@@ -63,7 +63,8 @@ async function tinyNvgPipeline(): Promise<Uint8Array> {
       tokenizerStateDict: await trainer.checkpoint(),
       tokenizerConfig: { vae },
       generator,
-      info: { classNames: CLASS_NAMES, imageSize: NVG_IMAGE_SIZE },
+      // Recommended settings, which the form shows on load: 2 flow steps keep the test fast.
+      info: { classNames: CLASS_NAMES, imageSize: NVG_IMAGE_SIZE, sampling: { cfg: 2, structureSteps: 2 } },
     });
   } finally {
     trainer.dispose();
@@ -164,6 +165,8 @@ describe('web example in chromium', () => {
       throw new Error(`the page did not get ready: ${String(err)}\n${log.join('\n')}`);
     });
 
+    // A file without recommended sampling settings leaves the page's defaults.
+    expect(await page.inputValue('#cfg')).toBe('1.5');
     const backend = await page.$eval('#backend', (p) => ({ name: (p as HTMLElement).dataset.backend, text: p.textContent }));
     console.log(`web example backend: ${backend.text}`);
     expect(backend.text).toMatch(new RegExp(`^Running on ${backend.name}`));
@@ -226,8 +229,8 @@ describe('web example in chromium', () => {
     expect(Number(loaded)).toBeGreaterThan(0);
     expect(await page.isDisabled('#inpaint')).toBe(true);
     expect(await page.isDisabled('#use-structure')).toBe(false);
+    expect([await page.inputValue('#content-cfg'), await page.inputValue('#structure-steps')]).toEqual(['2', '2']);
     await page.fill('#seed', '3');
-    await page.fill('#structure-steps', '2');
     await watchSteps(page);
     await page.click('#generate');
     await expectStepsShown(page, 1, NVG_CAPTIONS, NVG_IMAGE_SIZE);

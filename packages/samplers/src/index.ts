@@ -58,6 +58,8 @@ export {
   type PipelineParts,
   type TokenizerConfigOf,
   type WritePipelineOptions,
+  type ConvertPipelineOptions,
 } from './pipeline/pipelineFile.js';
+export type { PipelineSampling } from './pipeline/pipelineSampling.js';
 export { structureFromMap, checkStructureLabels, type StructureGuide } from './nvg/structureGuidance.js';
 export { generateHighResolution, type HighResolutionOptions, type HighResolutionGeneration } from './generate/cartHighResolution.js';

@@ -102,6 +102,46 @@ describe(`pipeline files [${backendName()}]`, () => {
     });
   }
 
+  it('recommended sampling settings: written, loaded, replaced and removed by convertPipeline with the tensors untouched, and checked', async () => {
+    const parts = await tinyPipelineParts('nvg', info, 1);
+    try {
+      const sampling = { cfg: 3, topP: 0.5, structureSteps: 1 };
+      const bytes = await writePipeline({ ...parts, info: { ...info, sampling } }, { dtype: 'float16' });
+      const loaded = await loadPipeline(bytes);
+      expect(loaded.info).toEqual({ ...info, sampling });
+      disposePipeline(loaded);
+
+      const replaced = await expectNoLeaks(() => convertPipeline(bytes, { sampling: { cfg: 2 } }));
+      const [before, after] = [await readSafetensors(bytes), await readSafetensors(replaced)];
+      expect(after.keys()).toEqual(before.keys());
+      for (const name of before.keys()) expect((await after.rawTensor(name)).data).toEqual((await before.rawTensor(name)).data);
+      expect({ ...after.metadata, info: '' }).toEqual({ ...before.metadata, info: '' });
+      expect(JSON.parse(after.metadata.info!)).toEqual({ ...info, sampling: { cfg: 2 } });
+      await Promise.all([before.close(), after.close()]);
+      const removed = await loadPipeline(await convertPipeline(replaced, { sampling: null }));
+      expect(removed.info).toEqual(info);
+      disposePipeline(removed);
+
+      await expect(convertPipeline(bytes, { sampling: { topP: 2 } })).rejects.toThrow(/options\.sampling\.topP.*\[0, 1\].*2/);
+      await expect(convertPipeline(bytes, { sampling: { beams: 4 } as never })).rejects.toThrow(/options\.sampling: expected keys among.*"beams"/);
+      await expect(writePipeline({ ...parts, info: { ...info, sampling: { structureSteps: 0 } } })).rejects.toThrow(/parts\.info.*structureSteps.*≥ 1/);
+    } finally {
+      parts.generator.dispose();
+    }
+    const scale = await tinyPipelineParts('var', info, 1);
+    try {
+      await expect(writePipeline({ ...scale, info: { ...info, sampling: { structureSteps: 1 } } })).rejects.toThrow(/sampling\.structureSteps: only in an NVG pipeline/);
+      const file = await readSafetensors(await writePipeline(scale));
+      const tensors = Object.fromEntries(await Promise.all(file.keys().map(async (k) => [k, await file.rawTensor(k)] as const)));
+      const bad = await writeSafetensors(tensors as Parameters<typeof writeSafetensors>[0], { ...file.metadata, info: JSON.stringify({ ...info, sampling: { cfg: -1 } }) });
+      await file.close();
+      await expect(loadPipeline(bad)).rejects.toThrow(CheckpointFormatError);
+      await expect(loadPipeline(bad)).rejects.toThrow(/sampling\.cfg.*≥ 0.*-1/);
+    } finally {
+      scale.generator.dispose();
+    }
+  });
+
   it('rejects files that are not pipelines and malformed metadata with typed errors naming the problem', async () => {
     const plain = await writeSafetensors({ x: { dtype: 'F32', shape: [1], data: new Float32Array(1) } }, { kind: 'something' });
     await expect(loadPipeline(plain)).rejects.toThrow(CheckpointFormatError);

@@ -18,7 +18,7 @@ import { inceptionExtractor } from '../evaluation/inceptionFeatures.js';
 import { fixed, type MetricRow, metricsTable } from '../evaluation/metricsTable.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
-import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
+import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags, withRecommendedSampling } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkPositiveInteger } from '../positiveInteger.js';
 import { progressBar } from '../progress/progressBar.js';
@@ -90,8 +90,10 @@ async function runEval(flags: EvalFlags): Promise<void> {
       const pipeline = await openPipeline(flags.model);
       try {
         checkSamplingFlags(flags, pipeline);
+        const { flags: sampling, taken } = withRecommendedSampling(flags, pipeline);
+        if (taken) log(`sampling        ${taken}`);
         const bar = progressBar('generating [{bar}] {value}/{total} images | {eta_formatted} left', flags.count, 0, {});
-        const { seed, cfg, topK, topP, temperature, structureSteps, size, steps } = flags;
+        const { seed, cfg, topK, topP, temperature, structureSteps, size, steps } = sampling;
         const settings = fakeOut && {
           model: createHash('sha256').update(await readFile(flags.model)).digest('hex'),
           backend: backend.name,
@@ -101,7 +103,7 @@ async function runEval(flags: EvalFlags): Promise<void> {
         fake = await generatedSet(pipeline, {
           count: flags.count,
           batchSize: flags.batchSize,
-          sampling: flags,
+          sampling,
           saveDir: fakeOut,
           ...(settings ? { settings } : {}),
           saveFlag: '--fake-out',

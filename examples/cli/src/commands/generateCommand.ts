@@ -12,7 +12,7 @@ import { rastersFromImages } from '../render/imageRasters.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { sampleImages, stepCount, stepPreviews } from '../generation/sampleImages.js';
-import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
+import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags, withRecommendedSampling } from '../generation/samplingOptions.js';
 import { stepProgressBar } from '../progress/stepProgressBar.js';
 import { numberArgument } from '../numberArgument.js';
 import { encodePng } from '../png.js';
@@ -54,12 +54,14 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const pipeline = await openPipeline(flags.model);
   try {
     checkSamplingFlags(flags, pipeline);
+    const { flags: sampling, taken } = withRecommendedSampling(flags, pipeline);
     const selection = selectClasses(flags.class, pipeline.info.classNames, flags.perClass);
     console.log(`backend         ${describeBackend(backend)}`);
     console.log(`model           ${pipeline.method}, ${pipeline.info.classNames.length} classes, ${pipeline.info.imageSize} px`);
+    if (taken) console.log(`sampling        ${taken}`);
     const steps = stepCount(pipeline, flags);
     const bar = stepProgressBar('generating', steps);
-    const generation = await sampleImages(pipeline, selection.labels, flags, ({ step, size }) => bar.update(step, size.join('×'))).finally(() =>
+    const generation = await sampleImages(pipeline, selection.labels, sampling, ({ step, size }) => bar.update(step, size.join('×'))).finally(() =>
       bar.stop(),
     );
     try {

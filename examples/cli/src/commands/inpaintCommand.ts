@@ -12,7 +12,7 @@ import { integerList } from '../generation/integerList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';
-import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
+import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags, withRecommendedSampling } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
 
 interface InpaintFlags extends SamplingFlags {
@@ -80,7 +80,7 @@ async function runInpaint(flags: InpaintFlags): Promise<void> {
     console.log(`image           ${flags.image} → ${size[0]}×${size[1]}`);
     await runMaskedEdit({
       pipeline,
-      flags,
+      flags: withRecommendedSampling(flags, pipeline).flags,
       selection,
       image_1HWC,
       keep_HW,

@@ -11,7 +11,7 @@ import { integerList } from '../generation/integerList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';
-import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags } from '../generation/samplingOptions.js';
+import { addSamplingOptions, checkSamplingFlags, SAMPLING_FLAG_NAMES, type SamplingFlags, withRecommendedSampling } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
 import { sheetPathFor } from './inpaintCommand.js';
 
@@ -101,7 +101,7 @@ async function runOutpaint(flags: OutpaintFlags): Promise<void> {
     console.log(`image           ${flags.image} (${input.height}×${input.width}) at ${offset.join(',')} on ${size.join('×')}`);
     await runMaskedEdit({
       pipeline,
-      flags,
+      flags: withRecommendedSampling(flags, pipeline).flags,
       selection,
       image_1HWC: canvas_1HWC,
       keep_HW,

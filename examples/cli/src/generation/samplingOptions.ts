@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@nextdetail/core';
-import type { Pipeline } from '@nextdetail/samplers';
+import type { Pipeline, PipelineSampling } from '@nextdetail/samplers';
 import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
 import { integerList } from './integerList.js';
@@ -48,6 +48,26 @@ export function checkSamplingFlags(flags: SamplingFlags, pipeline: Pipeline): vo
     throw new InvalidArgumentError('--size', 'H,W or S in pixels (positive integers)', flags.size.join(','));
   }
 }
+
+/**
+ * The flags with the model's recommended settings (its file's `info.sampling`) wherever a flag is absent, and a line
+ * that says which were taken (undefined if none).
+ */
+export function withRecommendedSampling<F extends SamplingFlags>(flags: F, pipeline: Pipeline): { flags: F; taken?: string } {
+  const taken = Object.entries(pipeline.info.sampling ?? {}).filter(([key]) => flags[key as keyof SamplingFlags] === undefined);
+  if (taken.length === 0) return { flags };
+  const words = taken.map(([key, value]) => `${RECOMMENDABLE_FLAGS[key as keyof PipelineSampling]} ${value}`);
+  return { flags: { ...flags, ...Object.fromEntries(taken) }, taken: `${words.join(', ')} (the model's recommendation)` };
+}
+
+/** The flag of each recommendable setting. */
+export const RECOMMENDABLE_FLAGS: Readonly<Record<keyof PipelineSampling, string>> = {
+  cfg: '--cfg',
+  topK: '--top-k',
+  topP: '--top-p',
+  temperature: '--temperature',
+  structureSteps: '--structure-steps',
+};
 
 /** Library argument names → these flags, for renameArgument. */
 export const SAMPLING_FLAG_NAMES: Readonly<Record<string, string>> = {

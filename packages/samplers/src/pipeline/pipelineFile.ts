@@ -23,6 +23,7 @@ import {
   type VarTokenizerConfig,
 } from '@nextdetail/tokenizers';
 import { type FlexVarConfig, FlexVarGenerator, NvgGenerator, type VarConfig, VarGenerator } from '@nextdetail/transformer';
+import { type PipelineSampling, samplingProblem } from './pipelineSampling.js';
 
 /** `__metadata__.kind` of a pipeline file. */
 export const PIPELINE_KIND = 'nextdetail-pipeline';
@@ -64,6 +65,8 @@ export interface PipelineInfo {
   imageSize: number;
   /** Free-form provenance (dataset, command, steps, losses, date), kept as written. */
   training?: Record<string, unknown>;
+  /** The sampling settings recommended for this model (checked on write and load). */
+  sampling?: PipelineSampling;
 }
 
 /** The tokenizer config each method's file stores (what its tokenizer's `fromStateDict` takes). */
@@ -95,6 +98,14 @@ export interface WritePipelineOptions {
   dtype?: 'float32' | 'float16';
 }
 
+/** What `convertPipeline` changes. */
+export interface ConvertPipelineOptions {
+  /** Store the float tensors as this (default: each as the file stores it, bfloat16 widened to float32). */
+  dtype?: 'float32' | 'float16';
+  /** Replace the file's recommended sampling settings (`null` removes them; default: keep them). */
+  sampling?: PipelineSampling | null;
+}
+
 /**
  * One safetensors file holding a whole model: the tokenizer's tensors under `tokenizer.`, the generator's under
  * `generator.` (both with the reference names, PyTorch layout), and in `__metadata__` the method, both configs and
@@ -102,7 +113,7 @@ export interface WritePipelineOptions {
  */
 export async function writePipeline<M extends PipelineMethod>(parts: PipelineParts<M>, options: WritePipelineOptions = {}): Promise<Uint8Array> {
   checkMethod(parts.method, 'parts.method');
-  const problem = infoProblem(parts.info);
+  const problem = infoProblem(parts.info, parts.method);
   if (problem) throw new InvalidArgumentError('parts.info', problem.expected, problem.actual);
   const stored = floatStorage(options);
   const tokenizerFile = await readSafetensors(parts.tokenizerStateDict);
@@ -133,22 +144,33 @@ export async function writePipeline<M extends PipelineMethod>(parts: PipelinePar
 }
 
 /**
- * A pipeline file (bytes, Blob, ByteSource or URL) rewritten with its float tensors stored as `options.dtype`:
- * 'float16' halves a float32 file, 'float32' widens a float16 one (exactly). Metadata and tensor order are kept, so
- * converting a file gives the bytes `writePipeline` writes with that dtype.
+ * A pipeline file (bytes, Blob, ByteSource or URL) rewritten with its float tensors stored as `options.dtype` —
+ * 'float16' halves a float32 file, 'float32' widens a float16 one (exactly) — and/or with new recommended sampling
+ * settings. Everything else and the tensor order are kept, so converting a file gives the bytes `writePipeline`
+ * writes with that dtype and info.
  */
-export async function convertPipeline(input: ByteInput | string | URL, options: WritePipelineOptions, urlOptions: UrlSourceOptions = {}): Promise<Uint8Array> {
-  const stored = floatStorage(options);
+export async function convertPipeline(input: ByteInput | string | URL, options: ConvertPipelineOptions, urlOptions: UrlSourceOptions = {}): Promise<Uint8Array> {
+  // Without a dtype each float tensor keeps its storage: F16 values round-trip exactly; BF16 widens to F32.
+  const storedAs = (raw: RawTensor) => floatStorage({ dtype: options.dtype ?? (raw.dtype === 'F16' ? 'float16' : 'float32') });
   const file = await readSafetensors(input, urlOptions);
   try {
     checkPipelineKind(file);
+    const metadata = { ...file.metadata };
+    if (options.sampling !== undefined) {
+      const { sampling: _, ...info } = pipelineInfo(file);
+      if (options.sampling !== null) {
+        const problem = samplingProblem(options.sampling, file.metadata.method!);
+        if (problem) throw new InvalidArgumentError(`options.${problem.at}`, problem.expected, problem.actual);
+      }
+      metadata.info = JSON.stringify(options.sampling === null ? info : { ...info, sampling: options.sampling });
+    }
     const tensors: Record<string, WritableRawTensor> = {};
     for (const name of file.keys()) {
       const raw = await file.rawTensor(name);
       const float = raw.dtype === 'F32' || raw.dtype === 'F16' || raw.dtype === 'BF16';
-      tensors[name] = float ? stored(name, raw.shape, raw.data) : (raw as Exclude<RawTensor, { dtype: 'F32' | 'F16' | 'BF16' }>);
+      tensors[name] = float ? storedAs(raw)(name, raw.shape, raw.data) : (raw as Exclude<RawTensor, { dtype: 'F32' | 'F16' | 'BF16' }>);
     }
-    return await writeSafetensors(tensors, { ...file.metadata });
+    return await writeSafetensors(tensors, metadata);
   } finally {
     await file.close();
   }
@@ -182,24 +204,11 @@ export function disposePipeline(pipeline: Pipeline): void {
 }
 
 async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
-  const meta = file.metadata;
   checkPipelineKind(file);
-  const method = meta.method as PipelineMethod;
-  if (!METHODS.includes(method)) {
-    throw new CheckpointFormatError(file.name, `metadata method ${JSON.stringify(meta.method)} is not one of ${METHODS.join(', ')}`);
-  }
-  const json = (key: string): unknown => {
-    try {
-      return JSON.parse(meta[key] ?? '');
-    } catch {
-      throw new CheckpointFormatError(file.name, `metadata ${key} is not JSON`);
-    }
-  };
-  const info = json('info') as PipelineInfo;
-  const problem = infoProblem(info);
-  if (problem) throw new CheckpointFormatError(file.name, `metadata info: expected ${problem.expected}, got ${problem.actual}`);
-  const tokenizerConfig = json('tokenizer_config') as object;
-  const generatorConfig = json('generator_config') as object;
+  const info = pipelineInfo(file);
+  const method = file.metadata.method as PipelineMethod;
+  const tokenizerConfig = metadataJson(file, 'tokenizer_config') as object;
+  const generatorConfig = metadataJson(file, 'generator_config') as object;
   const tokenizerSource = prefixed(file, 'tokenizer.');
   const load = { prefix: 'generator.' };
   switch (method) {
@@ -235,6 +244,31 @@ async function pipelineFromFile(file: SafetensorsFile): Promise<Pipeline> {
         (generator) => ({ method, tokenizer, generator, info }),
       );
     }
+  }
+}
+
+/** A metadata entry of `file`, parsed. */
+function metadataJson(file: SafetensorsFile, key: string): unknown {
+  try {
+    return JSON.parse(file.metadata[key] ?? '');
+  } catch {
+    throw new CheckpointFormatError(file.name, `metadata ${key} is not JSON`);
+  }
+}
+
+/** The checked info of a pipeline file whose kind and method are known to be right. */
+function pipelineInfo(file: SafetensorsFile): PipelineInfo {
+  checkMethodOfFile(file);
+  const method = file.metadata.method!;
+  const info = metadataJson(file, 'info') as PipelineInfo;
+  const problem = infoProblem(info, method);
+  if (problem) throw new CheckpointFormatError(file.name, `metadata info: expected ${problem.expected}, got ${problem.actual}`);
+  return info;
+}
+
+function checkMethodOfFile(file: SafetensorsFile): void {
+  if (!METHODS.includes(file.metadata.method as PipelineMethod)) {
+    throw new CheckpointFormatError(file.name, `metadata method ${JSON.stringify(file.metadata.method)} is not one of ${METHODS.join(', ')}`);
   }
 }
 
@@ -277,8 +311,8 @@ function checkMethod(method: unknown, argument: string): void {
   }
 }
 
-/** What is wrong with `info`, if anything. */
-function infoProblem(info: unknown): { expected: string; actual: string } | undefined {
+/** What is wrong with the `info` of a `method` pipeline, if anything. */
+function infoProblem(info: unknown, method: string): { expected: string; actual: string } | undefined {
   if (info === null || typeof info !== 'object')
     return {
       expected: 'an object { classNames, imageSize }',
@@ -296,5 +330,7 @@ function infoProblem(info: unknown): { expected: string; actual: string } | unde
       expected: 'imageSize: a positive integer',
       actual: describeValue(imageSize),
     };
-  return undefined;
+  const { sampling } = info as PipelineInfo;
+  const problem = sampling === undefined ? undefined : samplingProblem(sampling, method);
+  return problem && { expected: `${problem.at}: ${problem.expected}`, actual: problem.actual };
 }
