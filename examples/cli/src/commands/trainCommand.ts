@@ -12,16 +12,7 @@ import { loadRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';
 import { readTokenizerFile } from '../train/tokenizerFile.js';
 import { loadTokenizer } from '../train/tokenizerSetup.js';
-import {
-  addTrainFlags,
-  continueCommand,
-  reproduceExtendedCommand,
-  resolveSettings,
-  resumedLength,
-  totalSteps,
-  type TrainFlags,
-  type TrainSettings,
-} from '../train/trainFlags.js';
+import { addTrainFlags, resolveSettings, runLength, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
 import { loadTrainingData, stepsPerEpoch } from '../train/trainingData.js';
 import { runTrainingLoop } from '../train/trainingLoop.js';
 
@@ -59,16 +50,12 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
-  const length = resumed ? resumedLength(resumed.progress, flags, data.count) : undefined;
-  const total = length?.total ?? totalSteps(settings, data.count);
-  const extensions = length?.extensions ?? [];
+  const length = runLength(COMMAND, settings, out, ['--tokenizer', settings.tokenizer], data.count, flags, resumed?.progress);
+  const { total } = length;
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const preset = PRESET_SIZES[settings.preset];
   const tokenizer = await loadTokenizer(method, tokenizerFile.file, tokenizerFile.tokenizerConfig);
   const config = generatorConfig(method, preset, tokenizer, data.classNames.length);
-  const extra = ['--tokenizer', settings.tokenizer];
-  const reproduce = reproduceExtendedCommand(COMMAND, settings, out, extra, extensions);
-  const continueWith = continueCommand(COMMAND, settings, out, extra, extensions);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} generator, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
 
@@ -85,12 +72,9 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
       command: COMMAND,
       settings,
       out,
-      reproduce,
-      continueWith,
-      extensions,
+      ...length,
       data,
       ...(resumed ? { resumed: resumed.progress } : {}),
-      total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
       started,
@@ -116,7 +100,7 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
     console.log(`output          ${out}`);
     console.log(`  ${PIPELINE_FILE}  (${(bytes.length / 1e6).toFixed(2)} MB; nextdetail generate --model ${join(out, PIPELINE_FILE)})`);
     console.log(`  loss.png, samples-epoch-1…${Math.ceil(total / perEpoch)}.png, state.safetensors, state.json`);
-    console.log(`reproduce       ${reproduce}`);
+    console.log(`reproduce       ${length.reproduce}`);
     console.log(`total           ${seconds.toFixed(1)} s`);
   } finally {
     run.dispose();

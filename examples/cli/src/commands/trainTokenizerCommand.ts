@@ -12,16 +12,7 @@ import { METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
 import { createTokenizerTrainer, loadTokenizer, tokenizerSetup } from '../train/tokenizerSetup.js';
 import { writeTokenizerFile } from '../train/tokenizerFile.js';
-import {
-  addTrainFlags,
-  continueCommand,
-  reproduceExtendedCommand,
-  resolveSettings,
-  resumedLength,
-  totalSteps,
-  type TrainFlags,
-  type TrainSettings,
-} from '../train/trainFlags.js';
+import { addTrainFlags, resolveSettings, runLength, type TrainFlags, type TrainSettings } from '../train/trainFlags.js';
 import { loadTrainingData } from '../train/trainingData.js';
 import { runTrainingLoop } from '../train/trainingLoop.js';
 
@@ -53,13 +44,9 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
-  const length = resumed ? resumedLength(resumed.progress, flags, data.count) : undefined;
-  const total = length?.total ?? totalSteps(settings, data.count);
-  const extensions = length?.extensions ?? [];
-  const reproduce = reproduceExtendedCommand(COMMAND, settings, out, [], extensions);
-  const continueWith = continueCommand(COMMAND, settings, out, [], extensions);
+  const length = runLength(COMMAND, settings, out, [], data.count, flags, resumed?.progress);
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
-  console.log(`training        ${method} tokenizer, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
+  console.log(`training        ${method} tokenizer, preset ${settings.preset}: ${length.total} steps of ${settings.batch}`);
 
   const trainer = createTokenizerTrainer(setup, { seed: settings.seed, codebookInit: 'latents', optimizer: { learningRate: settings.lr } });
   try {
@@ -69,12 +56,9 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
       command: COMMAND,
       settings,
       out,
-      reproduce,
-      continueWith,
-      extensions,
+      ...length,
       data,
       ...(resumed ? { resumed: resumed.progress } : {}),
-      total,
       ...(flags.stopAt !== undefined ? { stopAt: flags.stopAt } : {}),
       saveEvery: flags.saveEvery,
       started,
@@ -94,7 +78,7 @@ async function runTrainTokenizer(flags: TrainFlags): Promise<void> {
     console.log(`output          ${out}`);
     console.log(`  ${TOKENIZER_FILE}  (${(bytes.length / 1e6).toFixed(2)} MB)`);
     console.log('  loss.png, reconstructions.png, state.safetensors, state.json');
-    console.log(`reproduce       ${reproduce}`);
+    console.log(`reproduce       ${length.reproduce}`);
     console.log(`total           ${seconds.toFixed(1)} s`);
   } finally {
     trainer.dispose();

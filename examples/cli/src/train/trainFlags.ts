@@ -97,11 +97,38 @@ export function totalSteps(settings: TrainSettings, count: number): number {
   return settings.steps ?? settings.epochs! * stepsPerEpoch(count, settings.batch);
 }
 
+/** A run's length in steps, the extensions that set it, and its command lines (see TrainingLoop). */
+export interface RunLength {
+  total: number;
+  extensions: RunExtension[];
+  reproduce: string;
+  continueWith: string;
+}
+
+/** The length and command lines of a fresh run (`resumed` absent) or of the resumed run `resumed`. */
+export function runLength(
+  command: string,
+  settings: TrainSettings,
+  out: string,
+  extra: string[],
+  count: number,
+  flags: TrainFlags,
+  resumed?: RunProgress<TrainSettings>,
+): RunLength {
+  const { total, extensions } = resumed ? resumedLength(resumed, flags, count) : { total: totalSteps(settings, count), extensions: [] };
+  return {
+    total,
+    extensions,
+    reproduce: reproduceExtendedCommand(command, settings, out, extra, extensions),
+    continueWith: continueCommand(command, settings, out, extra, extensions),
+  };
+}
+
 /**
  * The length of a resumed run: its own, or the one `--steps`/`--epochs` gives (recorded as one more extension), which
  * lengthens a finished run or changes where a stopped one ends; the learning-rate schedule follows the new length.
  */
-export function resumedLength(progress: RunProgress<TrainSettings>, flags: TrainFlags, count: number): { total: number; extensions: RunExtension[] } {
+function resumedLength(progress: RunProgress<TrainSettings>, flags: TrainFlags, count: number): { total: number; extensions: RunExtension[] } {
   const extensions = progress.extensions ?? [];
   const asked = flags.steps ?? (flags.epochs === undefined ? undefined : flags.epochs * stepsPerEpoch(count, progress.settings.batch));
   if (asked === undefined || asked === progress.totalSteps) return { total: progress.totalSteps, extensions };
@@ -125,7 +152,7 @@ export function reproduceExtendedCommand(command: string, settings: TrainSetting
 }
 
 /** The command line that, with `--resume`, continues a run at its current length. */
-export function continueCommand(command: string, settings: TrainSettings, out: string, extra: string[], extensions: readonly RunExtension[]): string {
+function continueCommand(command: string, settings: TrainSettings, out: string, extra: string[], extensions: readonly RunExtension[]): string {
   const last = extensions[extensions.length - 1];
   return reproduceCommand(command, last === undefined ? settings : withSteps(settings, last.totalSteps), out, extra);
 }
