@@ -256,7 +256,7 @@ function metadataJson(file: SafetensorsFile, key: string): unknown {
   }
 }
 
-/** The checked info of a pipeline file whose kind and method are known to be right. */
+/** The info of a pipeline file, checked after its method. */
 function pipelineInfo(file: SafetensorsFile): PipelineInfo {
   checkMethodOfFile(file);
   const method = file.metadata.method!;
