@@ -71,13 +71,9 @@ export const RECOMMENDABLE_FLAGS: Readonly<Record<keyof PipelineSampling, string
 
 /** Library argument names → these flags, for renameArgument. */
 export const SAMPLING_FLAG_NAMES: Readonly<Record<string, string>> = {
-  cfg: '--cfg',
-  topK: '--top-k',
-  topP: '--top-p',
-  temperature: '--temperature',
+  ...RECOMMENDABLE_FLAGS,
   'options.topK': '--top-k',
   'options.temperature': '--temperature',
-  structureSteps: '--structure-steps',
   contentCfg: '--cfg',
   steps: '--steps',
   height: '--size',
