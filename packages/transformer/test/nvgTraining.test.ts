@@ -145,6 +145,35 @@ describe(`NVG training steps [${backendName()}]`, () => {
     });
   });
 
+  it('a content step over several stages returns their mean losses before one update of the content weights only, leak-free', async () => {
+    await expectNoLeaks(async () => {
+      const batches = [];
+      for (const s of [1, 2]) {
+        const stageLabels = tf.tidy(() => tf.floorDiv(labels_BP, tf.scalar(4 / 2 ** s, 'int32')));
+        const bits = await structureBits(stageLabels as tf.Tensor2D, s, TINY.structureBits);
+        const rope = await generator.contentRope(bits);
+        const clusterTokens_BK = clusterTokens(tokens_BP, stageLabels, 2 ** s);
+        batches.push({ canvas_BPC, labels_BP: stageLabels, classLabels_B, stage: s, rope, target_BPC, clusterTokens_BK, bits });
+      }
+      const separate = batches.map((b) => nvgContentLoss(generator, b));
+      const values = await Promise.all(separate.map(async (l) => [(await l.mse.data())[0]!, (await l.ce.data())[0]!] as const));
+      tf.dispose(separate);
+      const trainer = new NvgTrainer(generator, { learningRate: 1e-3 });
+      const weights = async (name: string) => Float32Array.from((await generator.stateDict())[name]!.data as Float32Array);
+      const [xHead, structureHead] = [await weights('x0_head.linear.weight'), await weights('structure_head.linear.weight')];
+      const mean = await trainer.contentStep(batches);
+      expect(mean.mse).toBeCloseTo((values[0]![0] + values[1]![0]) / 2, 5);
+      expect(mean.ce).toBeCloseTo((values[0]![1] + values[1]![1]) / 2, 5);
+      expect(mean.loss).toBeCloseTo(mean.mse + mean.ce, 5);
+      expect(trainer.optimizer.stepCount).toBe(1);
+      expect((await weights('x0_head.linear.weight')).some((x, i) => x !== xHead[i])).toBe(true);
+      expect(await weights('structure_head.linear.weight')).toEqual(structureHead);
+      await expect(trainer.contentStep([])).rejects.toThrow(InvalidArgumentError);
+      trainer.dispose();
+      tf.dispose(batches.flatMap((b) => [b.labels_BP, b.bits, b.rope.cos_B1TF, b.rope.sin_B1TF, b.clusterTokens_BK]));
+    });
+  });
+
   it('refuses a target of the wrong shape and mismatched times with ShapeErrors', async () => {
     const rope = await generator.contentRope(bits_BPW);
     const clusterTokens_BK = clusterTokens(tokens_BP, labels_BP, 4);

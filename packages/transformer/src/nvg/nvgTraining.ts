@@ -160,13 +160,18 @@ export class NvgTrainer {
     this.rate = value;
   }
 
-  /** One AdamW step on nvgContentLoss; returns the losses before the step. */
-  async contentStep(batch: NvgContentBatch): Promise<{ loss: number; mse: number; ce: number }> {
+  /**
+   * One AdamW step on nvgContentLoss, or on the mean losses of several batches (the reference trains every stage of an
+   * image in one step, with uniform weights); returns the losses before the step.
+   */
+  async contentStep(batch: NvgContentBatch | readonly NvgContentBatch[]): Promise<{ loss: number; mse: number; ce: number }> {
+    const batches = nonEmpty(batch);
     let parts: tf.Scalar[] = [];
     const loss = this.update(() => {
-      const l = nvgContentLoss(this.generator, batch);
-      parts = [tf.keep(l.mse), tf.keep(l.ce)];
-      return l.loss;
+      const all = batches.map((b) => nvgContentLoss(this.generator, b));
+      const mean = (key: keyof NvgContentLosses) => tf.div(tf.addN(all.map((l) => l[key])), all.length) as tf.Scalar;
+      parts = [tf.keep(mean('mse')), tf.keep(mean('ce'))];
+      return mean('loss');
     });
     const [total, mse, ce] = await Promise.all([loss, ...parts].map(async (s) => (await s.data())[0]!));
     tf.dispose([loss, ...parts]);
@@ -178,8 +183,7 @@ export class NvgTrainer {
    * an image in one step, with uniform weights); returns the loss before the step.
    */
   async structureStep(batch: NvgStructureBatch | readonly NvgStructureBatch[]): Promise<number> {
-    const batches = Array.isArray(batch) ? (batch as readonly NvgStructureBatch[]) : [batch as NvgStructureBatch];
-    if (batches.length === 0) throw new InvalidArgumentError('batch', 'a structure batch or a non-empty array of them', 'an empty array');
+    const batches = nonEmpty(batch);
     const loss = this.update(() => tf.div(tf.addN(batches.map((b) => nvgStructureLoss(this.generator, b))), batches.length) as tf.Scalar);
     const value = (await loss.data())[0]!;
     loss.dispose();
@@ -197,4 +201,11 @@ export class NvgTrainer {
     tf.dispose(grads);
     return value;
   }
+}
+
+/** A batch as a one-element array; an array of batches as it is, unless empty. */
+function nonEmpty<T extends object>(batch: T | readonly T[]): readonly T[] {
+  const batches = Array.isArray(batch) ? (batch as readonly T[]) : [batch as T];
+  if (batches.length === 0) throw new InvalidArgumentError('batch', 'a batch or a non-empty array of them', 'an empty array');
+  return batches;
 }
