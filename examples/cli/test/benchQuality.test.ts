@@ -94,6 +94,21 @@ describe('nextdetail bench-quality', () => {
     expect(usageError(again)).toMatch(/--out.*stopped runs started with no --resume .*started by: .*--steps 3 .*--stop-at 1 && .*--steps 2 .*--resume/);
   }, 60_000);
 
+  it('refuses a stopped generator run that fine-tunes another pipeline (--init)', async () => {
+    const out = join(dir, 'fine-tuned');
+    const small = ['--preset', 'tiny', '--steps', '2', '--limit', '12', '--backend', 'wasm'];
+    const tokenizer = join(out, 'var', 'tokenizer');
+    expect((await nextdetail('train-tokenizer', '--method', 'var', ...small, '--out', tokenizer)).status).toBe(0);
+    const tokenizerFile = join(tokenizer, 'tokenizer.safetensors');
+    const base = join(dir, 'fine-tune-base');
+    expect((await nextdetail('train', '--tokenizer', tokenizerFile, ...small, '--out', base)).status).toBe(0);
+    const init = join(base, 'model.safetensors');
+    const stopped = await nextdetail('train', '--tokenizer', tokenizerFile, '--init', init, ...small, '--stop-at', '1', '--out', join(out, 'var', 'generator'));
+    expect(stopped.status, stopped.stderr).toBe(0);
+    const r = await nextdetail('bench-quality', '--preset', 'tiny', '--tokenizer-steps', '2', '--generator-steps', '2', '--limit', '12', '--methods', 'var', '--backend', 'wasm', '--out', out);
+    expect(usageError(r)).toMatch(/--out.*stopped runs started with no --init .*started by: nextdetail train --tokenizer \S+ --init \S+ /);
+  }, 120_000);
+
   it('rejects an unknown method with one error line naming --methods', async () => {
     const r = await nextdetail('bench-quality', '--methods', 'var,gan', '--out', join(dir, 'bad'));
     expect(usageError(r)).toMatch(/--methods/);

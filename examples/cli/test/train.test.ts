@@ -131,6 +131,86 @@ describe('nextdetail train --resume --steps', () => {
   });
 });
 
+describe('nextdetail train --init, --parts and convert --structure-from', () => {
+  /** The names of a pipeline file's tensors that `pick` selects, with their bytes. */
+  async function tensors(path: string, pick: (name: string) => boolean): Promise<Map<string, Buffer>> {
+    const file = await readSafetensors(readFileSync(path));
+    const out = new Map<string, Buffer>();
+    for (const name of file.keys().filter(pick)) {
+      const { data } = await file.rawTensor(name);
+      out.set(name, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }
+    return out;
+  }
+  const isStructure = (name: string) => name.startsWith('generator.structure_');
+  const isContent = (name: string) => name.startsWith('generator.') && !isStructure(name) && !/rope_ids|scale_factors/.test(name);
+  const same = (a: Map<string, Buffer>, b: Map<string, Buffer>) => a.size > 0 && [...a].every(([k, v]) => b.get(k)?.equals(v));
+  const differ = (a: Map<string, Buffer>, b: Map<string, Buffer>) => a.size > 0 && [...a].every(([k, v]) => !b.get(k)!.equals(v));
+  const fineTune = (out: string, ...more: string[]) =>
+    nextdetail('train', '--tokenizer', join(dir, 'nvg-tok', 'tokenizer.safetensors'), '--init', join(dir, 'nvg-gen', 'model.safetensors'), ...SMALL_RUN, ...more, '--out', out);
+
+  it('--parts content and --parts structure fine-tune one network of the --init pipeline each; convert joins them', async () => {
+    const init = join(dir, 'nvg-gen', 'model.safetensors');
+    const [content, structure] = [join(dir, 'nvg-ft-content'), join(dir, 'nvg-ft-structure')];
+    const c = await fineTune(content, '--parts', 'content');
+    expectOk(c);
+    expect(c.stdout).toContain(`fine-tuning     the generator of ${init}`);
+    expect(c.stdout).toMatch(/losses {10}content [\d.]+, content_mse [\d.]+, content_ce [\d.]+\n/);
+    expect(c.stdout).toMatch(/reproduce       nextdetail train --tokenizer \S+ --init \S+ --parts content --method nvg /);
+    expectOk(await fineTune(structure, '--parts', 'structure'));
+    const [cm, sm] = [join(content, 'model.safetensors'), join(structure, 'model.safetensors')];
+    // Each run moved its own network away from the --init weights and left the other as it was.
+    expect(differ(await tensors(cm, isContent), await tensors(init, isContent))).toBe(true);
+    expect(same(await tensors(cm, isStructure), await tensors(init, isStructure))).toBe(true);
+    expect(differ(await tensors(sm, isStructure), await tensors(init, isStructure))).toBe(true);
+    expect(same(await tensors(sm, isContent), await tensors(init, isContent))).toBe(true);
+
+    const joined = join(dir, 'nvg-joined.safetensors');
+    const j = await nextdetail('convert', cm, '--structure-from', sm, '--dtype', 'float32', '--out', joined);
+    expectOk(j);
+    expect(j.stdout).toContain(`structure flow  from ${sm}`);
+    expect(same(await tensors(joined, isContent), await tensors(cm, isContent))).toBe(true);
+    expect(same(await tensors(joined, isStructure), await tensors(sm, isStructure))).toBe(true);
+    const pipeline = await loadPipeline(readFileSync(joined));
+    const training = pipeline.info.training as { command: string; structureTraining: { command: string } };
+    disposePipeline(pipeline);
+    expect(training.command).toContain('--parts content');
+    expect(training.structureTraining.command).toContain('--parts structure');
+  });
+
+  it('a fine-tuning run stopped and resumed ends where an uninterrupted one does', async () => {
+    const resumed = join(dir, 'nvg-ft-content-resumed');
+    expectOk(await fineTune(resumed, '--parts', 'content', '--stop-at', '1'));
+    const second = await nextdetail('train', '--resume', '--backend', 'wasm', '--out', resumed);
+    expectOk(second);
+    expect(await sameTensors(join(resumed, 'model.safetensors'), join(dir, 'nvg-ft-content', 'model.safetensors'))).toBe(true);
+  });
+
+  it('refuses --parts for a method without parts, --init of another tokenizer or method, and --structure-from a non-NVG file, one line each naming the flag', async () => {
+    const varTokenizer = join(dir, 'var-tok', 'tokenizer.safetensors');
+    const cases: [string[], RegExp][] = [
+      [['train', '--tokenizer', varTokenizer, '--parts', 'content', ...SMALL_RUN], /--parts.*only NVG has parts/],
+      [['train', '--tokenizer', varTokenizer, '--init', join(dir, 'nvg-gen', 'model.safetensors'), ...SMALL_RUN], /--init.*a var pipeline file.*method "nvg"/],
+      [['train', '--tokenizer', varTokenizer, '--init', join(dir, 'cart-gen', 'model.safetensors'), ...SMALL_RUN], /--init.*a var pipeline file.*method "cart"/],
+      [['train', '--tokenizer', join(dir, 'nvg-tok', 'tokenizer.safetensors'), '--init', join(dir, 'nvg-gen', 'model.safetensors'), '--parts', 'heads', ...SMALL_RUN], /--parts.*one of both, content, structure/],
+      [['convert', join(dir, 'nvg-gen', 'model.safetensors'), '--structure-from', join(dir, 'var-gen', 'model.safetensors')], /--structure-from.*an NVG pipeline file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await nextdetail(...args, '--out', join(dir, 'bad-init'));
+      expect(r.status).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+    }
+  });
+
+  it('refuses --init of a pipeline trained on another tokenizer of the same method', async () => {
+    const other = join(dir, 'var-tok-other');
+    expectOk(await nextdetail('train-tokenizer', '--method', 'var', ...SMALL_RUN, '--seed', '5', '--out', other));
+    const r = await nextdetail('train', '--tokenizer', join(other, 'tokenizer.safetensors'), '--init', join(dir, 'var-gen', 'model.safetensors'), ...SMALL_RUN, '--out', join(dir, 'bad-init'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/--init.*the same tokenizer tensors.*differs/)]);
+  });
+});
+
 describe('nextdetail train-tokenizer + train --data <folder>', () => {
   it('trains on a folder of PNGs with class sub-folders; the pipeline carries the folder names as classes', async () => {
     const data = join(dir, 'folder');

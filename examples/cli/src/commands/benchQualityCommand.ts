@@ -15,7 +15,7 @@ import { barChart } from '../render/barChart.js';
 import { METHODS, PRESET_SIZES, PRESETS, type PresetName } from '../train/presets.js';
 import { readRunProgress } from '../train/runState.js';
 import { reproduceExtendedCommand, type TrainSettings } from '../train/trainFlags.js';
-import { PIPELINE_FILE } from './trainCommand.js';
+import { PIPELINE_FILE, type Settings, trainOnlyFlags } from './trainCommand.js';
 import { TOKENIZER_FILE } from './trainTokenizerCommand.js';
 
 interface BenchFlags {
@@ -105,11 +105,14 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     '--data': undefined,
     // A run whose length a --resume changed did not train on the benchmark's schedule.
     '--resume': undefined,
+    // Fine-tuned runs started elsewhere; runs of one NVG network did not train the other.
+    '--init': undefined,
+    '--parts': undefined,
   });
 
   // A run stopped part-way (the benchmark interrupted) goes on from its saved state, once its settings are checked.
   const train = async (label: string, command: string, dir: string, expected: Record<string, string | undefined>, args: string[]) => {
-    const stopped = await readRunProgress<TrainSettings & { tokenizer?: string }>(dir);
+    const stopped = await readRunProgress<TrainSettings & Partial<Settings>>(dir);
     if (stopped === undefined) {
       log(label);
       await runSubcommand([command, ...args, '--out', dir]);
@@ -119,7 +122,7 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
       throw new InvalidArgumentError('--out', `a stopped ${command} run or none in ${dir} (delete it to train again)`, `a ${stopped.command} run's state`);
     }
     const { settings } = stopped;
-    const extra = settings.tokenizer === undefined ? [] : ['--tokenizer', settings.tokenizer];
+    const extra = settings.tokenizer === undefined ? [] : trainOnlyFlags({ ...settings, tokenizer: settings.tokenizer });
     const started = reproduceExtendedCommand(command, settings, dir, extra, stopped.extensions ?? []);
     checkTrainedWith(started, expected, 'stopped runs started', dir, `the state in ${dir}, started by`);
     log(`${label}: going on from step ${stopped.step}`);

@@ -7,6 +7,7 @@ import { readPipelineBytes } from '../generation/openPipeline.js';
 import { RECOMMENDABLE_FLAGS } from '../generation/samplingOptions.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkChoice } from '../train/presets.js';
+import { withStructureFrom } from '../train/structureFrom.js';
 
 const DTYPES = ['float16', 'float32'] as const;
 
@@ -14,6 +15,7 @@ type ConvertFlags = PipelineSampling & {
   dtype: string;
   out?: string;
   clearSampling?: boolean;
+  structureFrom?: string;
 };
 
 export function convertCommand(): Command {
@@ -30,6 +32,7 @@ export function convertCommand(): Command {
     .option('--temperature <t>', 'recommend this softmax temperature', numberArgument)
     .option('--structure-steps <n>', 'NVG: recommend this many Euler steps of the structure flow', numberArgument)
     .option('--clear-sampling', 'drop the file\'s recommended sampling settings (before adding any given here)')
+    .option('--structure-from <model>', 'NVG: take the structure-flow network from this pipeline (same tokenizer and sizes), e.g. one trained with train --parts structure')
     .action((model: string, flags: ConvertFlags) => runConvert(model, flags));
 }
 
@@ -37,7 +40,8 @@ async function runConvert(model: string, flags: ConvertFlags): Promise<void> {
   const dtype = checkChoice(flags.dtype, DTYPES, '--dtype');
   const out = flags.out ?? `${model.replace(/\.safetensors$/, '')}-${dtype}.safetensors`;
   if (out === model) throw new InvalidArgumentError('--out', 'a file other than the model being converted', JSON.stringify(out));
-  const bytes = await readPipelineBytes(model, '<model>');
+  const read = await readPipelineBytes(model, '<model>');
+  const bytes = flags.structureFrom === undefined ? read : await withStructureFrom(read, await readPipelineBytes(flags.structureFrom, '--structure-from'), flags.structureFrom);
   const given = Object.fromEntries(Object.keys(RECOMMENDABLE_FLAGS).flatMap((key) => (flags[key as keyof PipelineSampling] === undefined ? [] : [[key, flags[key as keyof PipelineSampling]]])));
   const changes = flags.clearSampling || Object.keys(given).length > 0;
   const sampling = changes ? { ...(flags.clearSampling ? {} : await recommendedSampling(bytes)), ...given } : undefined;
@@ -48,7 +52,8 @@ async function runConvert(model: string, flags: ConvertFlags): Promise<void> {
     },
   );
   await writeFile(out, converted);
-  console.log(`model           ${model} (${(bytes.length / 1e6).toFixed(2)} MB)`);
+  console.log(`model           ${model} (${(read.length / 1e6).toFixed(2)} MB)`);
+  if (flags.structureFrom !== undefined) console.log(`structure flow  from ${flags.structureFrom}`);
   console.log(`output          ${out} (${(converted.length / 1e6).toFixed(2)} MB, ${dtype})`);
   if (sampling !== undefined) {
     const words = Object.entries(sampling).map(([key, value]) => `${RECOMMENDABLE_FLAGS[key as keyof PipelineSampling]} ${value}`);

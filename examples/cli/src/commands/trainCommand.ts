@@ -7,7 +7,9 @@ import { describeBackend, startBackend } from '../backend.js';
 import { encodePng } from '../png.js';
 import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
-import { METHODS, PRESET_SIZES } from '../train/presets.js';
+import { initialGenerator } from '../train/initialGenerator.js';
+import { NVG_PARTS, type NvgParts } from '../train/nvgGeneratorRun.js';
+import { checkChoice, METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
 import { sampleGrid } from '../train/sampleGrid.js';
 import { readTokenizerFile } from '../train/tokenizerFile.js';
@@ -19,17 +21,26 @@ import { runTrainingLoop } from '../train/trainingLoop.js';
 const COMMAND = 'train';
 export const PIPELINE_FILE = 'model.safetensors';
 
-type Settings = TrainSettings & { tokenizer: string };
+/** A train run's settings: with `init`, it fine-tunes that pipeline's generator; `parts` picks NVG's networks. */
+export type Settings = TrainSettings & { tokenizer: string; init?: string; parts?: NvgParts };
+type Flags = TrainFlags & { tokenizer?: string; init?: string; parts?: string };
 
 export function trainCommand(): Command {
   const command = new Command(COMMAND)
     .description('train a class-conditional generator on a trained tokenizer; writes one pipeline file for generate and the apps')
     .option('--tokenizer <file>', 'tokenizer.safetensors written by train-tokenizer')
-    .option('--method <name>', `checked against the tokenizer's method (${METHODS.join(', ')})`);
-  return addTrainFlags(command, 'nextdetail-model').action((flags: TrainFlags & { tokenizer?: string }) => runTrain(flags));
+    .option('--method <name>', `checked against the tokenizer's method (${METHODS.join(', ')})`)
+    .option('--init <file>', "fine-tune: start from this pipeline file's generator (same method, tokenizer and preset)")
+    .option('--parts <name>', `NVG: the networks to train (${NVG_PARTS.join(', ')}); the others keep their weights`);
+  return addTrainFlags(command, 'nextdetail-model').action((flags: Flags) => runTrain(flags));
 }
 
-async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<void> {
+/** The command-line flags of `train` that `train-tokenizer` has not, as they rerun a run with these settings. */
+export function trainOnlyFlags(settings: Pick<Settings, 'tokenizer' | 'init' | 'parts'>): string[] {
+  return ['--tokenizer', settings.tokenizer, ...(settings.init ? ['--init', settings.init] : []), ...(settings.parts ? ['--parts', settings.parts] : [])];
+}
+
+async function runTrain(flags: Flags): Promise<void> {
   const started = performance.now();
   const out = resolve(flags.out);
   const resumed = flags.resume ? await loadRunState<Settings>(out, COMMAND) : undefined;
@@ -40,7 +51,13 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
   if (flags.method !== undefined && flags.method !== method) {
     throw new InvalidArgumentError('--method', `${method} (the --tokenizer's method) or nothing`, flags.method);
   }
-  const given = { ...resolveSettings(flags, method, METHODS, true), tokenizer: resolve(tokenizerPath) };
+  if (flags.parts !== undefined && method !== 'nvg') throw new InvalidArgumentError('--parts', 'nothing: only NVG has parts', `--parts ${flags.parts} for ${method}`);
+  const given: Settings = {
+    ...resolveSettings(flags, method, METHODS, true),
+    tokenizer: resolve(tokenizerPath),
+    ...(flags.init !== undefined ? { init: resolve(flags.init) } : {}),
+    ...(flags.parts !== undefined ? { parts: checkChoice(flags.parts, NVG_PARTS, '--parts') } : {}),
+  };
   const settings = resumed?.progress.settings ?? given;
   if (settings.imageSize !== tokenizerFile.info.imageSize) {
     throw new InvalidArgumentError('--image-size', `${tokenizerFile.info.imageSize} (the tokenizer's)`, String(settings.imageSize));
@@ -50,7 +67,8 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
   const backend = await startBackend(flags.backend, (name, reason) => console.error(`note: skipped backend ${name}: ${reason}`));
   console.log(`backend         ${describeBackend(backend)}`);
   const data = await loadTrainingData(settings, settings.seed);
-  const length = runLength(COMMAND, settings, out, ['--tokenizer', settings.tokenizer], data.count, flags, resumed?.progress);
+  const extra = trainOnlyFlags(settings);
+  const length = runLength(COMMAND, settings, out, extra, data.count, flags, resumed?.progress);
   const { total } = length;
   const perEpoch = stepsPerEpoch(data.count, settings.batch);
   const preset = PRESET_SIZES[settings.preset];
@@ -59,11 +77,15 @@ async function runTrain(flags: TrainFlags & { tokenizer?: string }): Promise<voi
   console.log(`data            ${settings.data ?? 'Fashion-MNIST'}: ${data.count} images, ${data.classNames.length} classes`);
   console.log(`training        ${method} generator, preset ${settings.preset}: ${total} steps of ${settings.batch}`);
 
+  if (settings.init !== undefined && !resumed) console.log(`fine-tuning     the generator of ${settings.init}`);
+  const initial = settings.init !== undefined && !resumed ? await initialGenerator(settings.init, method, config, tokenizerFile.file) : undefined;
   const run = await createGeneratorRun(method, tokenizer, config, {
     seed: settings.seed,
     learningRate: settings.lr,
     totalSteps: total,
     ...(resumed ? { state: resumed.state } : {}),
+    ...(initial ? { initial } : {}),
+    ...(settings.parts ? { parts: settings.parts } : {}),
   });
   try {
     const perClass = settings.preset === 'tiny' ? 2 : 4;

@@ -3,7 +3,7 @@ import type { SafetensorsFile } from '@nextdetail/core';
 import type { PipelineMethod } from '@nextdetail/samplers';
 import type { NvgTokenizer, Tokenizer } from '@nextdetail/tokenizers';
 import type { FlexVarGenerator, NvgConfig, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
-import { NvgGeneratorRun } from './nvgGeneratorRun.js';
+import { NvgGeneratorRun, type NvgParts } from './nvgGeneratorRun.js';
 import { ScaleGeneratorRun } from './scaleGeneratorRun.js';
 
 /** What `train` needs of a method's generator training: steps, a resumable state, and the model for the pipeline. */
@@ -22,6 +22,10 @@ export interface GeneratorRunOptions {
   totalSteps: number;
   /** A `trainingState()` file to continue from. */
   state?: SafetensorsFile;
+  /** The generator to start from instead of a fresh one (fine-tuning); the run owns it. Ignored with `state`. */
+  initial?: VarGenerator | FlexVarGenerator | NvgGenerator;
+  /** NVG: the networks to update (default both). */
+  parts?: NvgParts;
 }
 
 export function createGeneratorRun(

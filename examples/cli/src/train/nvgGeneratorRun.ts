@@ -12,9 +12,14 @@ const FIRST_MOMENT = 'optimizer.m.';
 const SECOND_MOMENT = 'optimizer.v.';
 const NVG_STREAM = 13;
 
+/** The networks an NVG run updates: both, or one with the other kept as it is (e.g. to train them apart in parallel). */
+export type NvgParts = 'both' | 'content' | 'structure';
+export const NVG_PARTS: readonly NvgParts[] = ['both', 'content', 'structure'];
+
 /**
- * NVG's generator: per step one content update (stage step mod S: MSE of the final canvas + cross-entropy of the
- * cluster tokens) and one structure-flow update on the mean loss of every stage's split, 10% condition dropout,
+ * NVG's generator: per step one content update on the mean loss of every stage (MSE of the final canvas +
+ * cross-entropy of the cluster tokens) and one structure-flow update on the mean loss of every stage's split (either
+ * alone with `parts`; the two losses share no parameters), 10% condition dropout,
  * AdamW (betas 0.9, 0.95) over every parameter at the other methods' learning-rate schedule, by NvgTrainer, whose
  * optimizer moments the training state saves and restores. Every draw comes from (seed, step), so a resumed run
  * continues exactly.
@@ -26,7 +31,9 @@ export class NvgGeneratorRun implements GeneratorRun {
     if (state && state.metadata.kind !== KIND) {
       throw new InvalidArgumentError('--resume', `an NVG generator training state (kind "${KIND}")`, `kind ${JSON.stringify(state.metadata.kind)}`);
     }
-    const generator = state ? await NvgGenerator.fromStateDict(state, { prefix: MODEL }) : ((await initGenerator('nvg', config, options.seed)) as NvgGenerator);
+    const generator = state
+      ? await NvgGenerator.fromStateDict(state, { prefix: MODEL })
+      : ((options.initial as NvgGenerator | undefined) ?? ((await initGenerator('nvg', config, options.seed)) as NvgGenerator));
     const trainer = new NvgTrainer(generator, { learningRate: options.learningRate });
     if (state) {
       const steps = Number(state.metadata.optimizer_steps);
@@ -37,7 +44,7 @@ export class NvgGeneratorRun implements GeneratorRun {
       trainer.optimizer.restore(m, v, steps);
       tf.dispose([...m.values(), ...v.values()]);
     }
-    return new NvgGeneratorRun(tokenizer, generator, trainer, generatorSchedule(options), options.seed);
+    return new NvgGeneratorRun(tokenizer, generator, trainer, generatorSchedule(options), options.seed, options.parts ?? 'both');
   }
 
   private constructor(
@@ -46,6 +53,7 @@ export class NvgGeneratorRun implements GeneratorRun {
     private readonly trainer: NvgTrainer,
     private readonly schedule: LearningRateSchedule,
     private readonly seed: number,
+    private readonly parts: NvgParts,
   ) {}
 
   async step(step: number, images_BHWC: tf.Tensor4D, labels: readonly number[]): Promise<Record<string, number>> {
@@ -65,20 +73,29 @@ export class NvgGeneratorRun implements GeneratorRun {
       const classes = dropConditions(labels, c.numClasses, 0.1, rng);
       const classLabels_B = own(tf.tensor1d(Int32Array.from(classes), 'int32'));
 
-      const s = step % c.stages;
-      const bits_BPW = own(await structureBits(steps[s]!.labels_Bl, s, c.structureBits));
-      const rope = await this.generator.contentRope(bits_BPW);
-      owned.push(rope.cos_B1TF, rope.sin_B1TF);
-      const contentBatch = {
-        canvas_BPC: canvasAt(s),
-        labels_BP: steps[s]!.labels_Bl,
-        classLabels_B,
-        stage: s,
-        rope,
-        target_BPC: final_BPC,
-        clusterTokens_BK: steps[s]!.idx_Bl,
-      };
-      const content = await this.trainer.contentStep(contentBatch);
+      const losses: Record<string, number> = {};
+      // Every stage in one update, as the reference trains them; one stage per step gave the content generator a
+      // seventh of the signal for a seventh of the cost, and its share of a step is small (assets/models/MODELS.md).
+      if (this.parts !== 'structure') {
+        const contentBatches = [];
+        for (let s = 0; s < c.stages; s++) {
+          const bits_BPW = own(await structureBits(steps[s]!.labels_Bl, s, c.structureBits));
+          const rope = await this.generator.contentRope(bits_BPW);
+          owned.push(rope.cos_B1TF, rope.sin_B1TF);
+          contentBatches.push({
+            canvas_BPC: canvasAt(s),
+            labels_BP: steps[s]!.labels_Bl,
+            classLabels_B,
+            stage: s,
+            rope,
+            target_BPC: final_BPC,
+            clusterTokens_BK: steps[s]!.idx_Bl,
+          });
+        }
+        const content = await this.trainer.contentStep(contentBatches);
+        Object.assign(losses, { content: content.loss, content_mse: content.mse, content_ce: content.ce });
+      }
+      if (this.parts === 'content') return losses;
 
       // Every stage's split in one update, as the reference trains them: one stage per step left the flow's maps
       // incoherent after thousands of steps (assets/models/MODELS.md).
@@ -99,8 +116,8 @@ export class NvgGeneratorRun implements GeneratorRun {
           rope: ropeR,
         });
       }
-      const structure = await this.trainer.structureStep(structureBatches);
-      return { content: content.loss, content_mse: content.mse, content_ce: content.ce, structure };
+      losses.structure = await this.trainer.structureStep(structureBatches);
+      return losses;
     } finally {
       tf.dispose([plan, ...owned]);
     }

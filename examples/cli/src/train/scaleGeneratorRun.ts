@@ -17,7 +17,8 @@ const SCHEDULE_STREAM = 11;
 // FoundationVision/VAR@78b9539:trainer.py VARTrainer.train_step; jiaosiyu1999/FlexVAR trainer.py gen_curr_patch_nums
 export class ScaleGeneratorRun implements GeneratorRun {
   static async create(method: PipelineMethod, tokenizer: Tokenizer, config: object, options: GeneratorRunOptions): Promise<ScaleGeneratorRun> {
-    const generator = (await initGenerator(method, config as never, options.seed)) as VarGenerator | FlexVarGenerator;
+    const generator =
+      (options.initial as VarGenerator | FlexVarGenerator | undefined) ?? ((await initGenerator(method, config as never, options.seed)) as VarGenerator | FlexVarGenerator);
     const trainer = new GeneratorTrainer(generator, {
       schedule: generatorSchedule(options),
       conditionDropout: 0.1,
