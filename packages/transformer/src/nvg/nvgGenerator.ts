@@ -50,8 +50,8 @@ export class NvgGenerator {
   }
 
   /** A fresh generator for `config` (for training from scratch), drawn from `rng` (see `nvgInitSource`). */
-  static async init(config: NvgConfig, rng: RandomGenerator): Promise<NvgGenerator> {
-    return NvgGenerator.fromStateDict(await nvgInitSource(config, rng), { prefix: '' });
+  static async init(config: NvgConfig, rng: RandomGenerator, options: { scaleFactors?: readonly number[] } = {}): Promise<NvgGenerator> {
+    return NvgGenerator.fromStateDict(await nvgInitSource(config, rng, options), { prefix: '' });
   }
 
   /**
