@@ -63,6 +63,18 @@ describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method
     expect(pipeline.info.imageSize).toBe(32);
     expect(pipeline.info.training).toMatchObject({ steps: 2, images: 12 });
     disposePipeline(pipeline);
+    if (method === 'nvg') {
+      // NVG's scale factors come from the data: 1 for stage 0, then 1/RMS of each stage's canvas and of the final one.
+      const printed = /scale factors {3}([\d., ]+) \(1\/RMS/.exec(g.stdout)?.[1]?.split(', ').map(Number);
+      const file = await readSafetensors(readFileSync(join(gen(), 'model.safetensors')));
+      const stored = Array.from((await file.rawTensor('generator.scale_factors')).data as Float32Array);
+      expect(printed).toHaveLength(stored.length);
+      expect(stored[0]).toBe(1);
+      stored.forEach((f, i) => expect(f).toBeCloseTo(printed![i]!, 3));
+      expect(stored.slice(1).every((f) => f > 0 && f !== 1)).toBe(true);
+    } else {
+      expect(g.stdout).not.toContain('scale factors');
+    }
     // One epoch is 3 steps of 4: the 2 steps end inside the first, whose grid is written at the end.
     const grid = png(join(gen(), 'samples-epoch-1.png'));
     expect(grid.height).toBeGreaterThan(10 * 32);

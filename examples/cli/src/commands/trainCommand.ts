@@ -1,13 +1,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '@nextdetail/core';
+import type { NvgTokenizer } from '@nextdetail/tokenizers';
 import { writePipeline } from '@nextdetail/samplers';
 import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
 import { encodePng } from '../png.js';
 import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
+import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
 import { initialGenerator } from '../train/initialGenerator.js';
+import { nvgScaleFactors } from '../train/nvgScaleFactors.js';
 import { NVG_PARTS, type NvgParts } from '../train/nvgGeneratorRun.js';
 import { checkChoice, METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
@@ -20,6 +24,7 @@ import { runTrainingLoop } from '../train/trainingLoop.js';
 
 const COMMAND = 'train';
 export const PIPELINE_FILE = 'model.safetensors';
+const CALIBRATION_IMAGES = 256;
 
 /** A train run's settings: with `init`, it fine-tunes that pipeline's generator; `parts` picks NVG's networks. */
 export type Settings = TrainSettings & { tokenizer: string; init?: string; parts?: NvgParts };
@@ -33,6 +38,16 @@ export function trainCommand(): Command {
     .option('--init <file>', "fine-tune: start from this pipeline file's generator (same method, tokenizer and preset)")
     .option('--parts <name>', `NVG: the networks to train (${NVG_PARTS.join(', ')}); the others keep their weights`);
   return addTrainFlags(command, 'nextdetail-model').action((flags: Flags) => runTrain(flags));
+}
+
+/** NVG's scale factors from the first (up to) 256 training images. */
+async function calibrate(tokenizer: NvgTokenizer, data: LabelledImages): Promise<number[]> {
+  const { images_BHWC, labels_B } = batchTensors(data, Array.from({ length: Math.min(CALIBRATION_IMAGES, data.count) }, (_, i) => i));
+  try {
+    return await nvgScaleFactors(tokenizer, images_BHWC);
+  } finally {
+    tf.dispose([images_BHWC, labels_B]);
+  }
 }
 
 /** The command-line flags of `train` that `train-tokenizer` has not, as they rerun a run with these settings. */
@@ -79,6 +94,8 @@ async function runTrain(flags: Flags): Promise<void> {
 
   if (settings.init !== undefined && !resumed) console.log(`fine-tuning     the generator of ${settings.init}`);
   const initial = settings.init !== undefined && !resumed ? await initialGenerator(settings.init, method, config, tokenizerFile.file) : undefined;
+  const scaleFactors = method === 'nvg' && !resumed && !initial ? await calibrate(tokenizer as NvgTokenizer, data) : undefined;
+  if (scaleFactors) console.log(`scale factors   ${scaleFactors.map((f) => f.toFixed(3)).join(', ')} (1/RMS of each stage's canvas)`);
   const run = await createGeneratorRun(method, tokenizer, config, {
     seed: settings.seed,
     learningRate: settings.lr,
@@ -86,6 +103,7 @@ async function runTrain(flags: Flags): Promise<void> {
     ...(resumed ? { state: resumed.state } : {}),
     ...(initial ? { initial } : {}),
     ...(settings.parts ? { parts: settings.parts } : {}),
+    ...(scaleFactors ? { scaleFactors } : {}),
   });
   try {
     const perClass = settings.preset === 'tiny' ? 2 : 4;

@@ -26,6 +26,8 @@ export interface GeneratorRunOptions {
   initial?: VarGenerator | FlexVarGenerator | NvgGenerator;
   /** NVG: the networks to update (default both). */
   parts?: NvgParts;
+  /** NVG, fresh runs: the generator's scale factors (nvgScaleFactors of the training data). */
+  scaleFactors?: readonly number[];
 }
 
 export function createGeneratorRun(

@@ -33,10 +33,13 @@ export function generatorConfig(method: PipelineMethod, preset: Preset, tokenize
   }
 }
 
-/** A freshly initialised generator of `config` (AdaLN gates near zero for the scale generators, as VAR trains). */
-export async function initGenerator(method: PipelineMethod, config: VarConfig | FlexVarConfig | NvgConfig, seed: number) {
+/**
+ * A freshly initialised generator of `config` (AdaLN gates near zero for the scale generators, as VAR trains; NVG's
+ * scale factors from `scaleFactors` when given).
+ */
+export async function initGenerator(method: PipelineMethod, config: VarConfig | FlexVarConfig | NvgConfig, seed: number, scaleFactors?: readonly number[]) {
   const rng = new RandomGenerator(seed);
-  if (method === 'nvg') return NvgGenerator.init(config as NvgConfig, rng);
+  if (method === 'nvg') return NvgGenerator.init(config as NvgConfig, rng, scaleFactors ? { scaleFactors } : {});
   if (method === 'flexvar') return FlexVarGenerator.init(config as FlexVarConfig, rng, { initAdaLnGamma: 1e-3 });
   return VarGenerator.init(config as VarConfig, rng, { initAdaLnGamma: 1e-3 });
 }

@@ -33,7 +33,7 @@ export class NvgGeneratorRun implements GeneratorRun {
     }
     const generator = state
       ? await NvgGenerator.fromStateDict(state, { prefix: MODEL })
-      : ((options.initial as NvgGenerator | undefined) ?? ((await initGenerator('nvg', config, options.seed)) as NvgGenerator));
+      : ((options.initial as NvgGenerator | undefined) ?? ((await initGenerator('nvg', config, options.seed, options.scaleFactors)) as NvgGenerator));
     const trainer = new NvgTrainer(generator, { learningRate: options.learningRate });
     if (state) {
       const steps = Number(state.metadata.optimizer_steps);
