@@ -72,8 +72,21 @@ describe.each(METHODS)('nextdetail train-tokenizer + train --method %s', (method
       expect(stored[0]).toBe(1);
       stored.forEach((f, i) => expect(f).toBeCloseTo(printed![i]!, 3));
       expect(stored.slice(1).every((f) => f > 0 && f !== 1)).toBe(true);
+      // Its token head starts as the tokenizer's nearest-code rule, bias −|e_v|²/τ, which 2 small steps barely move.
+      const tau = Number(/token head {6}the tokenizer's nearest-code rule, temperature ([\d.e-]+)/.exec(g.stdout)?.[1]);
+      expect(tau).toBeGreaterThan(0);
+      const codebook = await (await readSafetensors(readFileSync(join(tok(), 'tokenizer.safetensors')))).rawTensor('quantize.embedding.weight');
+      const [vocab, channels] = codebook.shape as [number, number];
+      const bias = (await file.rawTensor('generator.cls_head.linear.bias')).data as Float32Array;
+      for (let v = 0; v < vocab; v++) {
+        let norm = 0;
+        for (let c = 0; c < channels; c++) norm += Number(codebook.data[v * channels + c]) ** 2;
+        // τ is printed to 3 significant digits.
+        expect(Math.abs(bias[v]! + norm / tau)).toBeLessThan(2e-3 * (norm / tau) + 0.05);
+      }
     } else {
       expect(g.stdout).not.toContain('scale factors');
+      expect(g.stdout).not.toContain('token head');
     }
     // One epoch is 3 steps of 4: the 2 steps end inside the first, whose grid is written at the end.
     const grid = png(join(gen(), 'samples-epoch-1.png'));

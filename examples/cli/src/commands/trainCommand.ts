@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '@nextdetail/core';
 import type { NvgTokenizer } from '@nextdetail/tokenizers';
+import type { NvgGenerator } from '@nextdetail/transformer';
 import { writePipeline } from '@nextdetail/samplers';
 import { Command } from 'commander';
 import { describeBackend, startBackend } from '../backend.js';
@@ -12,6 +13,7 @@ import { generatorConfig } from '../train/generatorSetup.js';
 import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
 import { initialGenerator } from '../train/initialGenerator.js';
 import { nvgScaleFactors } from '../train/nvgScaleFactors.js';
+import { nearestCodeTokenHead } from '../train/nvgTokenHead.js';
 import { NVG_PARTS, type NvgParts } from '../train/nvgGeneratorRun.js';
 import { checkChoice, METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
@@ -40,9 +42,14 @@ export function trainCommand(): Command {
   return addTrainFlags(command, 'nextdetail-model').action((flags: Flags) => runTrain(flags));
 }
 
-/** NVG's scale factors from the first (up to) 256 training images. */
+/** The first (up to) 256 training images, which set a fresh NVG generator's scale factors and token head. */
+function calibrationImages(data: LabelledImages) {
+  return batchTensors(data, Array.from({ length: Math.min(CALIBRATION_IMAGES, data.count) }, (_, i) => i));
+}
+
+/** NVG's scale factors from the calibration images. */
 async function calibrate(tokenizer: NvgTokenizer, data: LabelledImages): Promise<number[]> {
-  const { images_BHWC, labels_B } = batchTensors(data, Array.from({ length: Math.min(CALIBRATION_IMAGES, data.count) }, (_, i) => i));
+  const { images_BHWC, labels_B } = calibrationImages(data);
   try {
     return await nvgScaleFactors(tokenizer, images_BHWC);
   } finally {
@@ -106,6 +113,11 @@ async function runTrain(flags: Flags): Promise<void> {
     ...(scaleFactors ? { scaleFactors } : {}),
   });
   try {
+    if (scaleFactors) {
+      const { images_BHWC, labels_B } = calibrationImages(data);
+      const tau = await nearestCodeTokenHead(run.generator as NvgGenerator, tokenizer as NvgTokenizer, images_BHWC).finally(() => tf.dispose([images_BHWC, labels_B]));
+      console.log(`token head      the tokenizer's nearest-code rule, temperature ${tau.toPrecision(3)}`);
+    }
     const perClass = settings.preset === 'tiny' ? 2 : 4;
     const finished = await runTrainingLoop({
       label: `${method} generator`,
