@@ -37,7 +37,7 @@ describe(`nvgConfigFor [${backendName()}]`, () => {
     expect(Array.from((await plain.stateDict())['scale_factors']!.data as Float32Array)).toEqual([1, 1, 1, 1]);
     // The same weights read a stage-1 canvas 5.5× larger and divide the prediction by 4.5.
     const bits = tf.tensor3d(Int32Array.from({ length: 4 * 2 }, (_, i) => (i % 2 === 0 ? (Math.floor(i / 2) % 2) * 2 : 1)), [1, 4, 2], 'int32');
-    const canvas_BPC = tf.tidy(() => tf.mul(tf.range(0, 16, 1, 'float32').reshape([1, 4, 4]), 0.01));
+    const canvas_BPC = tf.tidy(() => tf.mul(tf.reshape(tf.range(0, 16, 1, 'float32'), [1, 4, 4]), 0.01));
     const [ropeScaled, ropePlain] = [await scaled.contentRope(bits), await plain.contentRope(bits)];
     const classLabels_B = tf.tensor1d([0], 'int32');
     const x0Scaled = scaled.content.apply({ canvas_BPC, classLabels_B, stage: 1, rope: ropeScaled });
