@@ -12,8 +12,7 @@ import { createGeneratorRun } from '../train/generatorRun.js';
 import { generatorConfig } from '../train/generatorSetup.js';
 import { batchTensors, type LabelledImages } from '../data/labelledImages.js';
 import { initialGenerator } from '../train/initialGenerator.js';
-import { nvgScaleFactors } from '../train/nvgScaleFactors.js';
-import { nearestCodeTokenHead } from '../train/nvgTokenHead.js';
+import { type NvgCalibration, nvgCalibration, setNearestCodeTokenHead } from '../train/nvgCalibration.js';
 import { NVG_PARTS, type NvgParts } from '../train/nvgGeneratorRun.js';
 import { checkChoice, METHODS, PRESET_SIZES } from '../train/presets.js';
 import { loadRunState } from '../train/runState.js';
@@ -42,16 +41,11 @@ export function trainCommand(): Command {
   return addTrainFlags(command, 'nextdetail-model').action((flags: Flags) => runTrain(flags));
 }
 
-/** The first (up to) 256 training images, which set a fresh NVG generator's scale factors and token head. */
-function calibrationImages(data: LabelledImages) {
-  return batchTensors(data, Array.from({ length: Math.min(CALIBRATION_IMAGES, data.count) }, (_, i) => i));
-}
-
-/** NVG's scale factors from the calibration images. */
-async function calibrate(tokenizer: NvgTokenizer, data: LabelledImages): Promise<number[]> {
-  const { images_BHWC, labels_B } = calibrationImages(data);
+/** A fresh NVG generator's calibration on the first (up to) 256 training images. */
+async function calibrate(tokenizer: NvgTokenizer, data: LabelledImages): Promise<NvgCalibration> {
+  const { images_BHWC, labels_B } = batchTensors(data, Array.from({ length: Math.min(CALIBRATION_IMAGES, data.count) }, (_, i) => i));
   try {
-    return await nvgScaleFactors(tokenizer, images_BHWC);
+    return await nvgCalibration(tokenizer, images_BHWC);
   } finally {
     tf.dispose([images_BHWC, labels_B]);
   }
@@ -101,8 +95,11 @@ async function runTrain(flags: Flags): Promise<void> {
 
   if (settings.init !== undefined && !resumed) console.log(`fine-tuning     the generator of ${settings.init}`);
   const initial = settings.init !== undefined && !resumed ? await initialGenerator(settings.init, method, config, tokenizerFile.file) : undefined;
-  const scaleFactors = method === 'nvg' && !resumed && !initial ? await calibrate(tokenizer as NvgTokenizer, data) : undefined;
-  if (scaleFactors) console.log(`scale factors   ${scaleFactors.map((f) => f.toFixed(3)).join(', ')} (1/RMS of each stage's canvas)`);
+  const calibration = method === 'nvg' && !resumed && !initial ? await calibrate(tokenizer as NvgTokenizer, data) : undefined;
+  if (calibration) {
+    console.log(`scale factors   ${calibration.scaleFactors.map((f) => f.toFixed(3)).join(', ')} (1/RMS of each stage's canvas)`);
+    console.log(`token head      the tokenizer's nearest-code rule, temperature ${calibration.tokenTemperature.toPrecision(3)}`);
+  }
   const run = await createGeneratorRun(method, tokenizer, config, {
     seed: settings.seed,
     learningRate: settings.lr,
@@ -110,14 +107,10 @@ async function runTrain(flags: Flags): Promise<void> {
     ...(resumed ? { state: resumed.state } : {}),
     ...(initial ? { initial } : {}),
     ...(settings.parts ? { parts: settings.parts } : {}),
-    ...(scaleFactors ? { scaleFactors } : {}),
+    ...(calibration ? { scaleFactors: calibration.scaleFactors } : {}),
   });
   try {
-    if (scaleFactors) {
-      const { images_BHWC, labels_B } = calibrationImages(data);
-      const tau = await nearestCodeTokenHead(run.generator as NvgGenerator, tokenizer as NvgTokenizer, images_BHWC).finally(() => tf.dispose([images_BHWC, labels_B]));
-      console.log(`token head      the tokenizer's nearest-code rule, temperature ${tau.toPrecision(3)}`);
-    }
+    if (calibration) setNearestCodeTokenHead(run.generator as NvgGenerator, (tokenizer as NvgTokenizer).quantizer.embedding_VC, calibration.tokenTemperature);
     const perClass = settings.preset === 'tiny' ? 2 : 4;
     const finished = await runTrainingLoop({
       label: `${method} generator`,
