@@ -67,11 +67,15 @@ export class NvgGeneratorRun implements GeneratorRun {
     const own = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
     try {
       const input_BSPX = own(this.tokenizer.trainingInput(plan));
+      const canvases: tf.Tensor[] = [];
       const canvasAt = (s: number) =>
-        own(tf.tidy(() => tf.reshape(tf.slice(input_BSPX, [0, s, 0, 0], [-1, 1, -1, c.cvae]), [batch, c.positions, c.cvae])));
+        (canvases[s] ??= own(tf.tidy(() => tf.reshape(tf.slice(input_BSPX, [0, s, 0, 0], [-1, 1, -1, c.cvae]), [batch, c.positions, c.cvae]))));
       const final_BPC = own(tf.tidy(() => tf.reshape(this.tokenizer.planToLatent(plan), [batch, c.positions, c.cvae])));
       const classes = dropConditions(labels, c.numClasses, 0.1, rng);
       const classLabels_B = own(tf.tensor1d(Int32Array.from(classes), 'int32'));
+      // Each stage's canvas and structure code, built once: the content generator reads every stage's, the flow most.
+      const bitsAt: tf.Tensor[] = [];
+      const stageBits = async (s: number) => (bitsAt[s] ??= own(await structureBits(steps[s]!.labels_Bl, s, c.structureBits)));
 
       const losses: Record<string, number> = {};
       // Every stage in one update, as the reference trains them; one stage per step gave the content generator a
@@ -79,8 +83,7 @@ export class NvgGeneratorRun implements GeneratorRun {
       if (this.parts !== 'structure') {
         const contentBatches = [];
         for (let s = 0; s < c.stages; s++) {
-          const bits_BPW = own(await structureBits(steps[s]!.labels_Bl, s, c.structureBits));
-          const rope = await this.generator.contentRope(bits_BPW);
+          const rope = await this.generator.contentRope(await stageBits(s));
           owned.push(rope.cos_B1TF, rope.sin_B1TF);
           contentBatches.push({
             canvas_BPC: canvasAt(s),
@@ -99,10 +102,10 @@ export class NvgGeneratorRun implements GeneratorRun {
 
       // Every stage's split in one update, as the reference trains them: one stage per step left the flow's maps
       // incoherent after thousands of steps (assets/models/MODELS.md).
-      const fullBits_BPW = own(await structureBits(steps[c.stages - 1]!.labels_Bl, c.stages - 1, c.structureBits));
+      const fullBits_BPW = await stageBits(c.stages - 1);
       const structureBatches = [];
       for (let r = 0; r < c.structureStages; r++) {
-        const bitsR_BPW = own(await structureBits(steps[r]!.labels_Bl, r, c.structureBits));
+        const bitsR_BPW = await stageBits(r);
         const ropeR = await this.generator.structureRope(bitsR_BPW);
         owned.push(ropeR.cos_B1TF, ropeR.sin_B1TF);
         structureBatches.push({

@@ -7,7 +7,7 @@ import { type NvgConfig, nvgParameterShapes } from './nvgConfig.js';
  * N(0, 0.05²), QK-norm scales 1, the content start embedding N(0, 1), and the RoPE ids as the released buffer lays
  * them out — the conditioning token all ones; position p of the most nearly square 2^a × 2^b latent grid zeros except
  * its row and column in the last two axes (the structure axes are filled per stage). The S + 1 per-stage scale factors
- * are `scaleFactors` (see nvgScaleFactors), else all 1.
+ * are `scaleFactors` (e.g. 1/RMS of the canvas entering each stage, and of the final one, on training data), else all 1.
  */
 export async function nvgInitSource(config: NvgConfig, rng: RandomGenerator, { scaleFactors }: { scaleFactors?: readonly number[] } = {}): Promise<TensorSource> {
   const shapes = nvgParameterShapes(config);
