@@ -211,24 +211,10 @@ describe('nextdetail train --init, --parts and convert --structure-from', () => 
     expect(await sameTensors(join(resumed, 'model.safetensors'), join(dir, 'nvg-ft-content', 'model.safetensors'))).toBe(true);
   });
 
-  it('--child-order position trains on maps numbered by position: other weights than the reference order, kept through --resume', async () => {
-    const [ordered, resumed] = [join(dir, 'nvg-ft-structure-position'), join(dir, 'nvg-ft-structure-position-resumed')];
-    const r = await fineTune(ordered, '--parts', 'structure', '--child-order', 'position');
-    expectOk(r);
-    expect(r.stdout).toMatch(/reproduce       nextdetail train --tokenizer \S+ --init \S+ --parts structure --child-order position --method nvg /);
-    const [om, rm] = [join(ordered, 'model.safetensors'), join(dir, 'nvg-ft-structure', 'model.safetensors')];
-    expect(differ(await tensors(om, isStructure), await tensors(rm, isStructure))).toBe(true);
-    expectOk(await fineTune(resumed, '--parts', 'structure', '--child-order', 'position', '--stop-at', '1'));
-    expectOk(await nextdetail('train', '--resume', '--backend', 'wasm', '--out', resumed));
-    expect(await sameTensors(join(resumed, 'model.safetensors'), om)).toBe(true);
-  });
-
-  it('refuses --parts or --child-order for a method without them, a bad --child-order, --init of another tokenizer or method, and --structure-from a non-NVG file, one line each naming the flag', async () => {
+  it('refuses --parts for a method without parts, --init of another tokenizer or method, and --structure-from a non-NVG file, one line each naming the flag', async () => {
     const varTokenizer = join(dir, 'var-tok', 'tokenizer.safetensors');
     const cases: [string[], RegExp][] = [
       [['train', '--tokenizer', varTokenizer, '--parts', 'content', ...SMALL_RUN], /--parts.*only NVG has parts/],
-      [['train', '--tokenizer', varTokenizer, '--child-order', 'position', ...SMALL_RUN], /--child-order.*only NVG has structure maps/],
-      [['train', '--tokenizer', join(dir, 'nvg-tok', 'tokenizer.safetensors'), '--child-order', 'sorted', ...SMALL_RUN], /--child-order.*one of reference, position/],
       [['train', '--tokenizer', varTokenizer, '--init', join(dir, 'nvg-gen', 'model.safetensors'), ...SMALL_RUN], /--init.*a var pipeline file.*method "nvg"/],
       [['train', '--tokenizer', varTokenizer, '--init', join(dir, 'cart-gen', 'model.safetensors'), ...SMALL_RUN], /--init.*a var pipeline file.*method "cart"/],
       [['train', '--tokenizer', join(dir, 'nvg-tok', 'tokenizer.safetensors'), '--init', join(dir, 'nvg-gen', 'model.safetensors'), '--parts', 'heads', ...SMALL_RUN], /--parts.*one of both, content, structure/],

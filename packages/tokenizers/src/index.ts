@@ -26,7 +26,6 @@ export {
 } from './quantizer/baseDetail.js';
 export { GranularityQuantizer, type GranularityEncoding } from './quantizer/granularityQuantizer.js';
 export { granularityClustering } from './quantizer/granularityClustering.js';
-export { orderChildrenByPosition, CHILD_ORDERS, type ChildOrder } from './quantizer/childOrder.js';
 export { structureBits, structureLabels } from './quantizer/structureBits.js';
 export { FlexVae } from './vqvae/flexVae.js';
 export { type FlexVaeConfig, type ResolvedFlexVaeConfig, resolveFlexVaeConfig } from './vqvae/flexVaeConfig.js';

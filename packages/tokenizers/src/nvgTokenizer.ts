@@ -7,7 +7,6 @@ import {
   ShapeError,
   type TensorSource,
 } from '@nextdetail/core';
-import { CHILD_ORDERS, orderChildrenByPosition, type ChildOrder } from './quantizer/childOrder.js';
 import { GranularityQuantizer } from './quantizer/granularityQuantizer.js';
 import {
   checkImages,
@@ -36,12 +35,6 @@ export interface NvgEncodeOptions {
    * the parent ⌊l/2⌋ of the next stage's label. Needed for latents whose H·W is not 2^(S − 1).
    */
   labels_BSP?: tf.Tensor3D;
-  /**
-   * How the clustering numbers each cluster's two children: `reference` (default) by merge order, as the official
-   * tokenizer does, or `position` (the child holding the first position is 2j; see orderChildrenByPosition). Applies
-   * to the tokenizer's own clustering only; `labels_BSP` is used as given.
-   */
-  childOrder?: ChildOrder;
 }
 
 /**
@@ -116,15 +109,12 @@ export class NvgTokenizer implements Tokenizer {
   }
 
   /** The encoder's output f [B, H, W, C] → plan, with its own structure map (clustering) or `labels_BSP`. */
-  async encodeLatent(f_BHWC: tf.Tensor4D, { labels_BSP, childOrder = 'reference' }: NvgEncodeOptions = {}): Promise<TokenPlan> {
-    if (!CHILD_ORDERS.includes(childOrder)) throw new InvalidArgumentError('childOrder', CHILD_ORDERS.join(' or '), describeValue(childOrder));
+  async encodeLatent(f_BHWC: tf.Tensor4D, { labels_BSP }: NvgEncodeOptions = {}): Promise<TokenPlan> {
     const encoding = await this.quantizer.encode(f_BHWC, labels_BSP === undefined ? {} : { labels_BSP });
-    // Renaming clusters leaves every position's token as it is, so the tokens need no second pass.
-    const renamed_BSP = labels_BSP === undefined && childOrder === 'position' ? await orderChildrenByPosition(encoding.labels_BSP) : undefined;
     try {
-      return this.planOf(encoding.tokens_BSP, renamed_BSP ?? encoding.labels_BSP, [f_BHWC.shape[1], f_BHWC.shape[2]]);
+      return this.planOf(encoding.tokens_BSP, encoding.labels_BSP, [f_BHWC.shape[1], f_BHWC.shape[2]]);
     } finally {
-      tf.dispose([encoding, renamed_BSP]);
+      tf.dispose(encoding);
     }
   }
 

@@ -123,37 +123,6 @@ describe(`NvgTokenizer on a tiny random-weight autoencoder [${backendName()}]`, 
     tf.dispose([plan, labels_BSP, wide]);
   });
 
-  it("numbers each cluster's children by position with childOrder 'position': the same partition, tokens and f̂, leak-free", async () => {
-    const plan = await tokenizer.encode(img_BHWC);
-    await expectNoLeaks(async () => {
-      const ordered = await tokenizer.encode(img_BHWC, { childOrder: 'position' });
-      const [want, got] = [labelsOf(plan), labelsOf(ordered)];
-      const [wantMaps, gotMaps] = [(await want.array()) as number[][][], (await got.array()) as number[][][]];
-      for (let b = 0; b < 2; b++) {
-        for (let s = 1; s < STAGES; s++) {
-          const [w, g] = [wantMaps[b]![s]!, gotMaps[b]![s]!];
-          w.forEach((l, p) => w.forEach((m, q) => expect(l === m).toBe(g[p] === g[q])));
-          for (let j = 0; j < 2 ** (s - 1); j++) expect(g[gotMaps[b]![s - 1]!.indexOf(j)]).toBe(2 * j);
-        }
-      }
-      expect(gotMaps.some((maps, b) => maps.some((row, s) => row.some((l, p) => l !== wantMaps[b]![s]![p]))), 'some cluster renamed').toBe(true);
-      const [wantInput, gotInput] = [tokenizer.trainingInput(plan), tokenizer.trainingInput(ordered)];
-      const tokensAndCanvas = (t: tf.Tensor4D) => tf.slice(t, [0, 0, 0, 0], [-1, -1, -1, 5]);
-      const [a, c] = [tokensAndCanvas(wantInput), tokensAndCanvas(gotInput)];
-      expect(await maxAbsDiff(a, c)).toBe(0);
-      const [f1, f2] = [tokenizer.planToLatent(plan), tokenizer.planToLatent(ordered)];
-      expect(await maxAbsDiff(f1, f2)).toBe(0);
-      // A given structure map is used as it is.
-      const given = await tokenizer.encode(img_BHWC, { labels_BSP: want, childOrder: 'position' });
-      const givenLabels = labelsOf(given);
-      expect(await givenLabels.array()).toEqual(wantMaps);
-      const e = (await thrown(() => tokenizer.encode(img_BHWC, { childOrder: 'sorted' as never }))) as InvalidArgumentError;
-      expect([e instanceof InvalidArgumentError, e.argument]).toEqual([true, 'childOrder']);
-      tf.dispose([ordered, want, got, wantInput, gotInput, a, c, f1, f2, given, givenLabels]);
-    });
-    tf.dispose(plan);
-  });
-
   it('rejects bad plans and next sizes with typed errors, leak-free', async () => {
     const plan = await tokenizer.encode(img_BHWC);
     await expectNoLeaks(async () => {

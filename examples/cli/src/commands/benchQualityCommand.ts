@@ -108,7 +108,6 @@ async function runBenchQuality(flags: BenchFlags): Promise<void> {
     // Fine-tuned runs started elsewhere; runs of one NVG network did not train the other.
     '--init': undefined,
     '--parts': undefined,
-    '--child-order': undefined,
   });
 
   // A run stopped part-way (the benchmark interrupted) goes on from its saved state, once its settings are checked.

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '@nextdetail/core';
-import { CHILD_ORDERS, type ChildOrder, type NvgTokenizer } from '@nextdetail/tokenizers';
+import type { NvgTokenizer } from '@nextdetail/tokenizers';
 import type { NvgGenerator } from '@nextdetail/transformer';
 import { writePipeline } from '@nextdetail/samplers';
 import { Command } from 'commander';
@@ -28,8 +28,8 @@ export const PIPELINE_FILE = 'model.safetensors';
 const CALIBRATION_IMAGES = 256;
 
 /** A train run's settings: with `init`, it fine-tunes that pipeline's generator; `parts` picks NVG's networks. */
-export type Settings = TrainSettings & { tokenizer: string; init?: string; parts?: NvgParts; childOrder?: ChildOrder };
-type Flags = TrainFlags & { tokenizer?: string; init?: string; parts?: string; childOrder?: string };
+export type Settings = TrainSettings & { tokenizer: string; init?: string; parts?: NvgParts };
+type Flags = TrainFlags & { tokenizer?: string; init?: string; parts?: string };
 
 export function trainCommand(): Command {
   const command = new Command(COMMAND)
@@ -37,8 +37,7 @@ export function trainCommand(): Command {
     .option('--tokenizer <file>', 'tokenizer.safetensors written by train-tokenizer')
     .option('--method <name>', `checked against the tokenizer's method (${METHODS.join(', ')})`)
     .option('--init <file>', "fine-tune: start from this pipeline file's generator (same method, tokenizer and preset)")
-    .option('--parts <name>', `NVG: the networks to train (${NVG_PARTS.join(', ')}); the others keep their weights`)
-    .option('--child-order <name>', `NVG: how the structure maps number each cluster's two children (${CHILD_ORDERS.join(', ')}; default reference)`);
+    .option('--parts <name>', `NVG: the networks to train (${NVG_PARTS.join(', ')}); the others keep their weights`);
   return addTrainFlags(command, 'nextdetail-model').action((flags: Flags) => runTrain(flags));
 }
 
@@ -53,14 +52,8 @@ async function calibrate(tokenizer: NvgTokenizer, data: LabelledImages): Promise
 }
 
 /** The command-line flags of `train` that `train-tokenizer` has not, as they rerun a run with these settings. */
-export function trainOnlyFlags(settings: Pick<Settings, 'tokenizer' | 'init' | 'parts' | 'childOrder'>): string[] {
-  return [
-    '--tokenizer',
-    settings.tokenizer,
-    ...(settings.init ? ['--init', settings.init] : []),
-    ...(settings.parts ? ['--parts', settings.parts] : []),
-    ...(settings.childOrder ? ['--child-order', settings.childOrder] : []),
-  ];
+export function trainOnlyFlags(settings: Pick<Settings, 'tokenizer' | 'init' | 'parts'>): string[] {
+  return ['--tokenizer', settings.tokenizer, ...(settings.init ? ['--init', settings.init] : []), ...(settings.parts ? ['--parts', settings.parts] : [])];
 }
 
 async function runTrain(flags: Flags): Promise<void> {
@@ -75,15 +68,11 @@ async function runTrain(flags: Flags): Promise<void> {
     throw new InvalidArgumentError('--method', `${method} (the --tokenizer's method) or nothing`, flags.method);
   }
   if (flags.parts !== undefined && method !== 'nvg') throw new InvalidArgumentError('--parts', 'nothing: only NVG has parts', `--parts ${flags.parts} for ${method}`);
-  if (flags.childOrder !== undefined && method !== 'nvg') {
-    throw new InvalidArgumentError('--child-order', 'nothing: only NVG has structure maps', `--child-order ${flags.childOrder} for ${method}`);
-  }
   const given: Settings = {
     ...resolveSettings(flags, method, METHODS, true),
     tokenizer: resolve(tokenizerPath),
     ...(flags.init !== undefined ? { init: resolve(flags.init) } : {}),
     ...(flags.parts !== undefined ? { parts: checkChoice(flags.parts, NVG_PARTS, '--parts') } : {}),
-    ...(flags.childOrder !== undefined ? { childOrder: checkChoice(flags.childOrder, CHILD_ORDERS, '--child-order') } : {}),
   };
   const settings = resumed?.progress.settings ?? given;
   if (settings.imageSize !== tokenizerFile.info.imageSize) {
@@ -118,7 +107,6 @@ async function runTrain(flags: Flags): Promise<void> {
     ...(resumed ? { state: resumed.state } : {}),
     ...(initial ? { initial } : {}),
     ...(settings.parts ? { parts: settings.parts } : {}),
-    ...(settings.childOrder ? { childOrder: settings.childOrder } : {}),
     ...(calibration ? { scaleFactors: calibration.scaleFactors } : {}),
   });
   try {

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { SafetensorsFile } from '@nextdetail/core';
 import type { PipelineMethod } from '@nextdetail/samplers';
-import type { ChildOrder, NvgTokenizer, Tokenizer } from '@nextdetail/tokenizers';
+import type { NvgTokenizer, Tokenizer } from '@nextdetail/tokenizers';
 import type { FlexVarGenerator, NvgConfig, NvgGenerator, VarGenerator } from '@nextdetail/transformer';
 import { NvgGeneratorRun, type NvgParts } from './nvgGeneratorRun.js';
 import { ScaleGeneratorRun } from './scaleGeneratorRun.js';
@@ -26,8 +26,6 @@ export interface GeneratorRunOptions {
   initial?: VarGenerator | FlexVarGenerator | NvgGenerator;
   /** NVG: the networks to update (default both). */
   parts?: NvgParts;
-  /** NVG: how the training maps number each cluster's children (default the reference's). */
-  childOrder?: ChildOrder;
   /** NVG, fresh runs: the generator's scale factors (nvgScaleFactors of the training data). */
   scaleFactors?: readonly number[];
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointFormatError, InvalidArgumentError, RandomGenerator, writeSafetensors } from '@nextdetail/core';
-import { type ChildOrder, type GranularityStep, type NvgTokenizer, structureBits } from '@nextdetail/tokenizers';
+import { type GranularityStep, type NvgTokenizer, structureBits } from '@nextdetail/tokenizers';
 import { dropConditions, type LearningRateSchedule, learningRateAt, logitNormalTimes, type NvgConfig, NvgGenerator, NvgTrainer } from '@nextdetail/transformer';
 import type { GeneratorRun, GeneratorRunOptions } from './generatorRun.js';
 import { generatorSchedule } from './generatorSchedule.js';
@@ -44,7 +44,7 @@ export class NvgGeneratorRun implements GeneratorRun {
       trainer.optimizer.restore(m, v, steps);
       tf.dispose([...m.values(), ...v.values()]);
     }
-    return new NvgGeneratorRun(tokenizer, generator, trainer, generatorSchedule(options), options.seed, options.parts ?? 'both', options.childOrder ?? 'reference');
+    return new NvgGeneratorRun(tokenizer, generator, trainer, generatorSchedule(options), options.seed, options.parts ?? 'both');
   }
 
   private constructor(
@@ -54,7 +54,6 @@ export class NvgGeneratorRun implements GeneratorRun {
     private readonly schedule: LearningRateSchedule,
     private readonly seed: number,
     private readonly parts: NvgParts,
-    private readonly childOrder: ChildOrder,
   ) {}
 
   async step(step: number, images_BHWC: tf.Tensor4D, labels: readonly number[]): Promise<Record<string, number>> {
@@ -62,7 +61,7 @@ export class NvgGeneratorRun implements GeneratorRun {
     const batch = images_BHWC.shape[0];
     const rng = new RandomGenerator(this.seed).fork(NVG_STREAM).fork(step);
     this.trainer.learningRate = learningRateAt(step, this.schedule);
-    const plan = await this.tokenizer.encode(images_BHWC, { childOrder: this.childOrder });
+    const plan = await this.tokenizer.encode(images_BHWC);
     const steps = plan.steps as GranularityStep[];
     const owned: tf.Tensor[] = [];
     const own = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
