@@ -67,6 +67,15 @@ describe('nextdetail convert', () => {
     expect(overridden.stdout).toContain('sampling        --cfg 2 (the model\'s recommendation)');
     expect(readFileSync(join(dir, 'overridden.png')).equals(readFileSync(join(dir, 'explicit.png')))).toBe(false);
 
+    const predicted = join(dir, 'nvg-predicted.safetensors');
+    const p = nextdetail('convert', models.nvg, '--dtype', 'float32', '--structure-source', 'prediction', '--structure-refinements', '1', '--out', predicted);
+    expect(p.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1 (recommended by the file)');
+    const fromFile = nextdetail('generate', '--model', predicted, ...grid, '--out', join(dir, 'predicted.png'));
+    expect(fromFile.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1 (the model\'s recommendation)');
+    const byFlags = nextdetail('generate', '--model', models.nvg, ...grid, '--structure-source', 'prediction', '--structure-refinements', '1', '--out', join(dir, 'predicted-flags.png'));
+    expect(byFlags.status, byFlags.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'predicted.png')).equals(readFileSync(join(dir, 'predicted-flags.png')))).toBe(true);
+
     const added = join(dir, 'nvg-added.safetensors');
     expect(nextdetail('convert', tuned, '--dtype', 'float32', '--top-p', '0.8', '--out', added).stdout).toContain('--cfg 2, --structure-steps 1, --top-p 0.8');
     const cleared = join(dir, 'nvg-cleared.safetensors');
@@ -78,6 +87,8 @@ describe('nextdetail convert', () => {
     expect(plainRun.stdout).not.toContain('sampling ');
 
     expect(usageError(nextdetail('convert', models.var, '--structure-steps', '1'))).toMatch(/--structure-steps.*only in an NVG pipeline.*var/);
+    expect(usageError(nextdetail('convert', models.var, '--structure-source', 'flow'))).toMatch(/--structure-source.*only in an NVG pipeline.*var/);
+    expect(usageError(nextdetail('convert', models.nvg, '--structure-refinements', '0.5'))).toMatch(/--structure-refinements.*integer ≥ 0.*0\.5/);
     expect(usageError(nextdetail('convert', models.nvg, '--top-p', '2'))).toMatch(/--top-p.*\[0, 1\].*2/);
   });
 

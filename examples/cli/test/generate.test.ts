@@ -45,6 +45,22 @@ describe('nextdetail generate', () => {
     expect(bytes('c.png').equals(bytes('a.png'))).toBe(false);
   });
 
+  it('nvg: structure maps from the content prediction, reproducible and unlike the flow\'s', () => {
+    const args = ['--class', '2', '--per-class', '2', '--seed', '3'];
+    const runs = [
+      ['pred-a.png', '--structure-source', 'prediction', '--structure-refinements', '2'],
+      ['pred-b.png', '--structure-source', 'prediction', '--structure-refinements', '2'],
+      ['flow.png', '--structure-source', 'flow'],
+    ] as const;
+    for (const [file, ...flags] of runs) {
+      const r = generate('nvg', file, ...args, ...flags);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const bytes = (f: string) => readFileSync(join(dir, f));
+    expect(bytes('pred-b.png').equals(bytes('pred-a.png'))).toBe(true);
+    expect(bytes('flow.png').equals(bytes('pred-a.png'))).toBe(false);
+  });
+
   it('flexvar: any size and step count, with a preview per step', () => {
     const steps = join(dir, 'flex-steps');
     const r = generate('flexvar', 'flex.png', '--class', 'bag', '--per-class', '2', '--size', '12,16', '--steps', '5', '--steps-out', steps);
@@ -70,6 +86,9 @@ describe('nextdetail generate', () => {
     expect(usageError(generate('var', 'x.png', '--top-k', '-2'))).toMatch(/--top-k/);
     expect(usageError(generate('var', 'x.png', '--cfg', 'strong'))).toMatch(/--cfg/);
     expect(usageError(generate('var', 'x.png', '--structure-steps', '3'))).toMatch(/--structure-steps.*NVG/);
+    expect(usageError(generate('var', 'x.png', '--structure-source', 'prediction'))).toMatch(/--structure-source.*NVG/);
+    expect(usageError(generate('nvg', 'x.png', '--structure-source', 'x0'))).toMatch(/--structure-source.*x0/);
+    expect(usageError(generate('nvg', 'x.png', '--structure-refinements', '-1'))).toMatch(/--structure-refinements.*-1/);
     expect(usageError(nextdetail('generate', '--model', join(dir, 'missing.safetensors'), '--backend', 'wasm'))).toMatch(/--model/);
     expect(usageError(nextdetail('generate', '--backend', 'wasm'))).toMatch(/--model/);
   });

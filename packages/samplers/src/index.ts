@@ -43,6 +43,7 @@ export {
 export { flowSchedule } from './nvg/flowSchedule.js';
 export { splitClusters } from './nvg/structureSplit.js';
 export { sampleStructureCode, type StructureFlowInput } from './nvg/structureFlow.js';
+export { guidedPrediction, refineSplit, STRUCTURE_SOURCES, type StructureSource } from './nvg/predictedStructure.js';
 export { nvgStage, type NvgStageInput, type NvgStageOptions, type NvgStageResult } from './nvg/nvgStage.js';
 export { nvgGenerate, type NvgGenerateOptions, type NvgGeneration, type NvgStageEvent } from './nvg/nvgGenerate.js';
 export type { NvgNetworks, NvgRotaryTable } from './nvg/nvgNetworks.js';

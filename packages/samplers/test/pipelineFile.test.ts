@@ -105,7 +105,7 @@ describe(`pipeline files [${backendName()}]`, () => {
   it('recommended sampling settings: written, loaded, replaced and removed by convertPipeline with the tensors untouched, and checked', async () => {
     const parts = await tinyPipelineParts('nvg', info, 1);
     try {
-      const sampling = { cfg: 3, topP: 0.5, structureSteps: 1 };
+      const sampling = { cfg: 3, topP: 0.5, structureSteps: 1, structureSource: 'prediction' as const, structureRefinements: 6 };
       const bytes = await writePipeline({ ...parts, info: { ...info, sampling } }, { dtype: 'float16' });
       const loaded = await loadPipeline(bytes);
       expect(loaded.info).toEqual({ ...info, sampling });
@@ -125,12 +125,15 @@ describe(`pipeline files [${backendName()}]`, () => {
       await expect(convertPipeline(bytes, { sampling: { topP: 2 } })).rejects.toThrow(/options\.sampling\.topP.*\[0, 1\].*2/);
       await expect(convertPipeline(bytes, { sampling: { beams: 4 } as never })).rejects.toThrow(/options\.sampling: expected keys among.*"beams"/);
       await expect(writePipeline({ ...parts, info: { ...info, sampling: { structureSteps: 0 } } })).rejects.toThrow(/parts\.info.*structureSteps.*≥ 1/);
+      await expect(convertPipeline(bytes, { sampling: { structureSource: 'x0' as never } })).rejects.toThrow(/options\.sampling\.structureSource.*"flow" or "prediction".*x0/);
+      await expect(convertPipeline(bytes, { sampling: { structureRefinements: 0.5 } })).rejects.toThrow(/options\.sampling\.structureRefinements.*integer ≥ 0.*0\.5/);
     } finally {
       parts.generator.dispose();
     }
     const scale = await tinyPipelineParts('var', info, 1);
     try {
       await expect(writePipeline({ ...scale, info: { ...info, sampling: { structureSteps: 1 } } })).rejects.toThrow(/sampling\.structureSteps: only in an NVG pipeline/);
+      await expect(writePipeline({ ...scale, info: { ...info, sampling: { structureSource: 'flow' } } })).rejects.toThrow(/sampling\.structureSource: only in an NVG pipeline/);
       const file = await readSafetensors(await writePipeline(scale));
       const tensors = Object.fromEntries(await Promise.all(file.keys().map(async (k) => [k, await file.rawTensor(k)] as const)));
       const bad = await writeSafetensors(tensors as Parameters<typeof writeSafetensors>[0], { ...file.metadata, info: JSON.stringify({ ...info, sampling: { cfg: -1 } }) });

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, readSafetensors } from '@nextdetail/core';
-import { convertPipeline, type PipelineInfo, type PipelineSampling } from '@nextdetail/samplers';
-import { Command } from 'commander';
+import { convertPipeline, type PipelineInfo, type PipelineSampling, STRUCTURE_SOURCES } from '@nextdetail/samplers';
+import { Command, Option } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { readPipelineBytes } from '../generation/openPipeline.js';
 import { RECOMMENDABLE_FLAGS } from '../generation/samplingOptions.js';
@@ -31,6 +31,8 @@ export function convertCommand(): Command {
     .option('--top-p <p>', 'recommend this top-p (NVG: the last stage\'s)', numberArgument)
     .option('--temperature <t>', 'recommend this softmax temperature', numberArgument)
     .option('--structure-steps <n>', 'NVG: recommend this many Euler steps of the structure flow', numberArgument)
+    .addOption(new Option('--structure-source <source>', 'NVG: recommend where the structure maps come from').choices(STRUCTURE_SOURCES))
+    .option('--structure-refinements <n>', 'NVG: recommend this many re-splits of each structure map by the next stage\'s prediction', numberArgument)
     .option('--clear-sampling', 'drop the file\'s recommended sampling settings (before adding any given here)')
     .option('--structure-from <model>', 'NVG: take the structure-flow network from this pipeline (same tokenizer and sizes), e.g. one trained with train --parts structure')
     .action((model: string, flags: ConvertFlags) => runConvert(model, flags));

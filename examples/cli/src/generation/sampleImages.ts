@@ -43,6 +43,8 @@ export async function sampleImages(
       ...(flags.cfg === undefined ? {} : { contentCfg: [1, flags.cfg] }),
       ...(flags.topP === undefined || flags.topP === 0 ? {} : { topP: [1, flags.topP] }),
       ...(flags.structureSteps === undefined ? {} : { structureSteps: flags.structureSteps }),
+      ...(flags.structureSource === undefined ? {} : { structureSource: flags.structureSource }),
+      ...(flags.structureRefinements === undefined ? {} : { structureRefinements: flags.structureRefinements }),
       progress: ({ step, steps, size }) => onStep?.({ step, steps, size }),
     });
   }

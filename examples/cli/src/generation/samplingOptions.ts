@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@nextdetail/core';
-import type { Pipeline, PipelineSampling } from '@nextdetail/samplers';
+import { type Pipeline, type PipelineSampling, STRUCTURE_SOURCES, type StructureSource } from '@nextdetail/samplers';
 import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
 import { integerList } from './integerList.js';
@@ -12,6 +12,8 @@ export interface SamplingFlags {
   topP?: number;
   temperature?: number;
   structureSteps?: number;
+  structureSource?: StructureSource;
+  structureRefinements?: number;
   size?: number[];
   steps?: number;
 }
@@ -24,7 +26,13 @@ export function addSamplingOptions(command: Command, { schedule = true } = {}): 
     .option('--top-k <n>', 'sample among the k most likely tokens (0: all; default 0)', numberArgument)
     .option('--top-p <p>', 'nucleus sampling mass (0: off; NVG: the last stage\'s top-p; default off, NVG 0.5)', numberArgument)
     .option('--temperature <t>', 'softmax temperature (default 1)', numberArgument)
-    .option('--structure-steps <n>', 'NVG: Euler steps of the structure flow (default 25)', numberArgument);
+    .option('--structure-steps <n>', 'NVG: Euler steps of the structure flow (default 25)', numberArgument)
+    .addOption(
+      new Option('--structure-source <source>', "NVG: where each next structure map comes from: the structure flow, or bisecting every cluster by the content generator's prediction (default flow)").choices(
+        STRUCTURE_SOURCES,
+      ),
+    )
+    .option('--structure-refinements <n>', "NVG: re-split each new structure map by the next stage's prediction n times (default 0)", numberArgument);
   if (schedule) {
     command
       .addOption(new Option('--size <h,w>', 'FlexVAR: output size in pixels, any multiple of the tokenizer\'s factor').argParser(integerList))
@@ -41,8 +49,10 @@ export function checkSamplingFlags(flags: SamplingFlags, pipeline: Pipeline): vo
       if (value !== undefined) throw new InvalidArgumentError(name, 'only with a FlexVAR model (VAR, CART and NVG have fixed schedules)', `a ${pipeline.method} model`);
     }
   }
-  if (pipeline.method !== 'nvg' && flags.structureSteps !== undefined) {
-    throw new InvalidArgumentError('--structure-steps', 'only with an NVG model', `a ${pipeline.method} model`);
+  if (pipeline.method !== 'nvg') {
+    for (const [name, value] of [['--structure-steps', flags.structureSteps], ['--structure-source', flags.structureSource], ['--structure-refinements', flags.structureRefinements]] as const) {
+      if (value !== undefined) throw new InvalidArgumentError(name, 'only with an NVG model', `a ${pipeline.method} model`);
+    }
   }
   if (flags.size !== undefined && (flags.size.length < 1 || flags.size.length > 2 || flags.size.some((s) => s < 1))) {
     throw new InvalidArgumentError('--size', 'H,W or S in pixels (positive integers)', flags.size.join(','));
@@ -67,6 +77,8 @@ export const RECOMMENDABLE_FLAGS: Readonly<Record<keyof PipelineSampling, string
   topP: '--top-p',
   temperature: '--temperature',
   structureSteps: '--structure-steps',
+  structureSource: '--structure-source',
+  structureRefinements: '--structure-refinements',
 };
 
 /** Library argument names → these flags, for renameArgument. */

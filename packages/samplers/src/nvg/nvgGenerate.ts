@@ -5,6 +5,7 @@ import { linspace } from '../guidance/guidanceWeights.js';
 import { nvgTopPSchedule } from '../schedules/nvgSchedules.js';
 import type { NvgNetworks } from './nvgNetworks.js';
 import { nvgStage } from './nvgStage.js';
+import { checkStructureSource, type StructureSource } from './predictedStructure.js';
 import { checkStructureLabels } from './structureGuidance.js';
 
 export interface NvgGenerateOptions {
@@ -19,8 +20,15 @@ export interface NvgGenerateOptions {
   /** Per-stage Hugging Face top-p, or [start, end] for nvgTopPSchedule(S, start, end) (default [1, 0.5]). */
   topP?: number[];
   temperature?: number;
-  /** Gumbel-top-k structure splits (default false: deterministic top-k). */
+  /** Gumbel-top-k splits of the flow's code (default false: deterministic top-k). */
   gumbelSplits?: boolean;
+  /**
+   * Where each next structure map comes from: 'flow' (default, the structure generator, as in the paper) or
+   * 'prediction' (bisecting every cluster by the content generator's guided x0; no structure network needed).
+   */
+  structureSource?: StructureSource;
+  /** Times each predicted map is re-split by the next stage's x0 under it (default 0; see refineSplit). */
+  structureRefinements?: number;
   /** ε float32 [B, P, W] of the structure flow; drawn N(0, 1) from `rng` if absent. */
   structureNoise_BPW?: tf.Tensor;
   /** The generator of every random choice (token draws, noise, Gumbel splits); optional only if none is random. */
@@ -96,6 +104,11 @@ export async function nvgGenerate(
   const topP = perStage(options.topP, [1, 0.5], c.stages, 'topP', (start, end, n) => nvgTopPSchedule(n, start, end));
   const { structureSteps = 25, topK = 0, temperature = 1, gumbelSplits = false, rng } = options;
   if (gumbelSplits && !rng) throw new InvalidArgumentError('rng', 'a RandomGenerator (gumbelSplits is random)', 'undefined');
+  const { structureSource = 'flow', structureRefinements = 0 } = options;
+  checkStructureSource(structureSource, structureRefinements, 'structureSource', 'structureRefinements');
+  if (gumbelSplits && structureSource === 'prediction') {
+    throw new InvalidArgumentError('gumbelSplits', "false with structureSource 'prediction' (its splits are deterministic)", 'true');
+  }
   const given =
     options.structure === undefined
       ? []
@@ -143,6 +156,8 @@ export async function nvgGenerate(
           ...(rng ? { rng } : {}),
           ...(gumbelSplits && rng ? { gumbel: rng } : {}),
           predictStructure: s + 1 >= given.length,
+          structureSource,
+          structureRefinements,
         },
       );
       logits.push(result.logits_BKV);

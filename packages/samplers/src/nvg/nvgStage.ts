@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumber, checkTensor, describeShape, type RandomGenerator, ShapeError } from '@nextdetail/core';
-import { type GranularityQuantizer, structureBits } from '@nextdetail/tokenizers';
+import { checkNumber, checkTensor, describeShape, InvalidArgumentError, type RandomGenerator, ShapeError } from '@nextdetail/core';
+import { bisectClusters, type GranularityQuantizer, structureBits } from '@nextdetail/tokenizers';
 import { guidedLogits } from '../guidance/guidedLogits.js';
 import { sampleTokens } from '../sampling/sampleTokens.js';
 import type { NvgNetworks } from './nvgNetworks.js';
+import { checkStructureSource, refineSplit, type StructureSource } from './predictedStructure.js';
 import { splitClusters } from './structureSplit.js';
 import { sampleStructureCode } from './structureFlow.js';
 import { twice, withUnconditional } from './unconditionalBatch.js';
@@ -33,8 +34,15 @@ export interface NvgStageOptions {
   structureCfg: number | null;
   /** Euler steps of the structure flow. */
   structureSteps: number;
-  /** Gumbel-top-k splits (with this generator) instead of deterministic top-k. */
+  /** Gumbel-top-k splits of the flow's code (with this generator) instead of deterministic top-k. */
   gumbel?: RandomGenerator;
+  /** Where the next map comes from: the structure flow (default) or the content generator's x0 (StructureSource). */
+  structureSource?: StructureSource;
+  /**
+   * Times the next map is re-split by the content generator's x0 at the next stage under it (refineSplit), after the
+   * source proposes it (default 0).
+   */
+  structureRefinements?: number;
   /** false: the caller gives the next structure map (structure guidance), so no split is predicted (default true). */
   predictStructure?: boolean;
 }
@@ -68,7 +76,9 @@ function canvasBefore(quantizer: GranularityQuantizer, tokens_BSP: tf.Tensor, up
  * One NVG stage: the content generator predicts the final canvas, its mean residual per cluster gives token logits
  * (guided u + cfg·(c − u)), a token is chosen per cluster and added to the canvas through the quantizer's Phi_s; then,
  * below the last structure stage, the structure flow generates the code whose channel `stage` splits every cluster
- * in two for the next stage (at the stage after the structure generator's last, ε's channel scores the split).
+ * in two for the next stage (at the stage after the structure generator's last, ε's channel scores the split). With
+ * `structureSource: 'prediction'` the content generator's guided x0 bisects the clusters instead; `structureRefinements`
+ * then re-splits either proposal by the next stage's x0.
  */
 // NVG paper §2.2 and Alg. 2; reference digest §3.3 "Content path", "Structure path", "Split", "Generation loop"
 export async function nvgStage(
@@ -90,6 +100,12 @@ export async function nvgStage(
     throw new ShapeError('structureNoise_BPW', `[${batch}, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(structureNoise_BPW.shape));
   }
   if (options.contentCfg !== null) checkNumber(options.contentCfg, 'contentCfg');
+  const { structureSource = 'flow', structureRefinements = 0 } = options;
+  checkStructureSource(structureSource, structureRefinements, 'structureSource', 'structureRefinements');
+  if (structureSource === 'prediction' && options.gumbel !== undefined) {
+    throw new InvalidArgumentError('gumbel', "undefined with structureSource 'prediction' (its splits are deterministic)", 'a RandomGenerator');
+  }
+  const splits = options.predictStructure !== false && stage < c.stages - 1;
   const clusters = 2 ** stage;
   const bits_BPW = await structureBits(labels_BP as tf.Tensor2D, stage, c.structureBits);
   const owned: tf.Tensor[] = [bits_BPW];
@@ -101,14 +117,17 @@ export async function nvgStage(
     if (guided) owned.push(ropeBits);
     const rope = await networks.contentRope(ropeBits);
     owned.push(rope.cos_B1TF, rope.sin_B1TF);
-    const logits_BKV = tf.tidy(() => {
+    // The prediction x0 is kept (guided as the logits are) when it is to split the clusters.
+    const [logits_BKV, x0_BPC] = tf.tidy(() => {
       const canvas = guided ? twice(canvasIn_BPC) : canvasIn_BPC;
       const labels = guided ? twice(labels_BP) : labels_BP;
       const classes = guided ? withUnconditional(classLabels_B, c.numClasses) : classLabels_B;
       const x0 = networks.content.apply({ canvas_BPC: canvas, classLabels_B: classes, stage, rope });
       const logits = networks.content.clusterLogits(x0, canvas, labels, stage);
-      return guided ? guidedLogits(logits, options.contentCfg!, 'plain') : logits;
-    });
+      const guide = (t: tf.Tensor) => (guided ? guidedLogits(t, options.contentCfg!, 'plain') : t);
+      return splits && structureSource === 'prediction' ? [guide(logits), guide(x0)] : [guide(logits)];
+    }) as [tf.Tensor, tf.Tensor?];
+    if (x0_BPC) owned.push(x0_BPC);
     const vocab = logits_BKV.shape[2]!;
     const flat = tf.reshape(logits_BKV, [batch * clusters, vocab]);
     owned.push(flat);
@@ -130,8 +149,11 @@ export async function nvgStage(
       nextLabels_BP: null,
     };
     try {
-      if (options.predictStructure === false) return result;
-      if (stage < c.structureStages) {
+      if (!splits) return result;
+      let next_BP: tf.Tensor;
+      if (x0_BPC) {
+        next_BP = await bisectClusters(labels_BP, x0_BPC, stage);
+      } else if (stage < c.structureStages) {
         const z_BPW = await sampleStructureCode(networks, {
           canvas_BPC: result.canvas_BPC,
           bits_BPW,
@@ -142,10 +164,15 @@ export async function nvgStage(
           cfgScale: options.structureCfg,
         });
         owned.push(z_BPW);
-        result.nextLabels_BP = await splitByChannel(labels_BP, z_BPW, stage, options.gumbel, owned);
-      } else if (stage < c.stages - 1) {
-        result.nextLabels_BP = await splitByChannel(labels_BP, structureNoise_BPW, stage, options.gumbel, owned);
+        next_BP = await splitByChannel(labels_BP, z_BPW, stage, options.gumbel, owned);
+      } else {
+        next_BP = await splitByChannel(labels_BP, structureNoise_BPW, stage, options.gumbel, owned);
       }
+      result.nextLabels_BP = await refineSplit(
+        networks,
+        { next_BP, labels_BP, canvas_BPC: result.canvas_BPC, classLabels_B, stage, cfg: options.contentCfg },
+        structureRefinements,
+      );
       return result;
     } catch (err) {
       tf.dispose([logits_BKV, tokens_BP, nextTokens_BSP, result.canvas_BPC]);

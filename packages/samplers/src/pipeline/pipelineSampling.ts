@@ -1,4 +1,5 @@
 import { describeValue } from '@nextdetail/core';
+import { STRUCTURE_SOURCES, type StructureSource } from '../nvg/predictedStructure.js';
 
 /**
  * The sampling settings a model's trainer recommends for it, stored in its pipeline file (as transformers.js keeps a
@@ -14,15 +15,25 @@ export interface PipelineSampling {
   temperature?: number;
   /** NVG only: Euler steps of the structure flow. */
   structureSteps?: number;
+  /** NVG only: where the next structure maps come from (the flow or the content generator's prediction). */
+  structureSource?: StructureSource;
+  /** NVG only: re-splits of every predicted map by the next stage's prediction. */
+  structureRefinements?: number;
 }
 
-const CHECKS: Record<keyof PipelineSampling, { expected: string; ok: (v: number) => boolean }> = {
-  cfg: { expected: 'a number ≥ 0', ok: (v) => v >= 0 },
-  topK: { expected: 'an integer ≥ 0', ok: (v) => Number.isInteger(v) && v >= 0 },
-  topP: { expected: 'a number in [0, 1]', ok: (v) => v >= 0 && v <= 1 },
-  temperature: { expected: 'a number > 0', ok: (v) => v > 0 },
-  structureSteps: { expected: 'an integer ≥ 1', ok: (v) => Number.isInteger(v) && v >= 1 },
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+const CHECKS: Record<keyof PipelineSampling, { expected: string; ok: (v: unknown) => boolean }> = {
+  cfg: { expected: 'a number ≥ 0', ok: (v) => isNumber(v) && v >= 0 },
+  topK: { expected: 'an integer ≥ 0', ok: (v) => isNumber(v) && Number.isInteger(v) && v >= 0 },
+  topP: { expected: 'a number in [0, 1]', ok: (v) => isNumber(v) && v >= 0 && v <= 1 },
+  temperature: { expected: 'a number > 0', ok: (v) => isNumber(v) && v > 0 },
+  structureSteps: { expected: 'an integer ≥ 1', ok: (v) => isNumber(v) && Number.isInteger(v) && v >= 1 },
+  structureSource: { expected: STRUCTURE_SOURCES.map((x) => JSON.stringify(x)).join(' or '), ok: (v) => STRUCTURE_SOURCES.includes(v as StructureSource) },
+  structureRefinements: { expected: 'an integer ≥ 0', ok: (v) => isNumber(v) && Number.isInteger(v) && v >= 0 },
 };
+
+const NVG_ONLY: readonly string[] = ['structureSteps', 'structureSource', 'structureRefinements'];
 
 /**
  * What is wrong with a file's recommended `sampling` for a `method` model, if anything: `at` is the offending entry
@@ -35,10 +46,8 @@ export function samplingProblem(sampling: unknown, method: string): { at: string
   for (const [key, value] of Object.entries(sampling)) {
     const check = CHECKS[key as keyof PipelineSampling];
     if (check === undefined) return { at: 'sampling', expected: `keys among ${Object.keys(CHECKS).join(', ')}`, actual: JSON.stringify(key) };
-    if (typeof value !== 'number' || !Number.isFinite(value) || !check.ok(value)) {
-      return { at: `sampling.${key}`, expected: check.expected, actual: describeValue(value) };
-    }
-    if (key === 'structureSteps' && method !== 'nvg') return { at: 'sampling.structureSteps', expected: 'only in an NVG pipeline', actual: `a ${method} pipeline` };
+    if (!check.ok(value)) return { at: `sampling.${key}`, expected: check.expected, actual: describeValue(value) };
+    if (NVG_ONLY.includes(key) && method !== 'nvg') return { at: `sampling.${key}`, expected: 'only in an NVG pipeline', actual: `a ${method} pipeline` };
   }
   return undefined;
 }
