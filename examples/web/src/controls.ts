@@ -21,6 +21,8 @@ export const ui = {
   contentCfg: element<HTMLInputElement>('content-cfg'),
   structureCfg: element<HTMLInputElement>('structure-cfg'),
   structureSteps: element<HTMLInputElement>('structure-steps'),
+  structureSource: element<HTMLSelectElement>('structure-source'),
+  structureRefinements: element<HTMLInputElement>('structure-refinements'),
   useStructure: element<HTMLInputElement>('use-structure'),
   generate: element<HTMLButtonElement>('generate'),
   image: element<HTMLCanvasElement>('image'),
@@ -51,6 +53,8 @@ export function showRecommendedSampling(method: PipelineMethod, sampling: Pipeli
   show(ui.contentCfg, method === 'nvg' ? sampling.cfg : undefined);
   show(ui.topK, sampling.topK);
   show(ui.structureSteps, sampling.structureSteps);
+  show(ui.structureRefinements, sampling.structureRefinements);
+  ui.structureSource.value = sampling.structureSource ?? 'flow';
 }
 
 function numberIn(input: HTMLInputElement, fallback: number): number {
@@ -69,6 +73,8 @@ export function readSettings(): GenerationSettings {
       contentCfg: Math.max(0, numberIn(ui.contentCfg, 3.5)),
       structureCfg: Math.max(0, numberIn(ui.structureCfg, 2.5)),
       structureSteps: Math.max(1, Math.floor(numberIn(ui.structureSteps, 25))),
+      structureSource: ui.structureSource.value === 'prediction' ? 'prediction' : 'flow',
+      structureRefinements: Math.max(0, Math.floor(numberIn(ui.structureRefinements, 0))),
     },
   };
 }

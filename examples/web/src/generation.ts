@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { editImages, generate, type Generation, type NvgStepEvent, type Pipeline, type ScaleStepEvent } from '@nextdetail/samplers';
+import { editImages, generate, type Generation, type NvgStepEvent, type Pipeline, type ScaleStepEvent, type StructureSource } from '@nextdetail/samplers';
 import { imageData } from './imagePixels.js';
 
 /** What the controls ask for. `label` = the class count asks for an unconditional sample. */
@@ -8,8 +8,11 @@ export interface GenerationSettings {
   seed: number;
   cfg: number;
   topK: number;
-  /** NVG only: final content and structure CFG scales (each ramps up from 1), and the structure flow's Euler steps. */
-  nvg: { contentCfg: number; structureCfg: number; structureSteps: number };
+  /**
+   * NVG only: final content and structure CFG scales (each ramps up from 1), the structure flow's Euler steps, where
+   * the structure maps come from and how often each is refined by the next stage's prediction.
+   */
+  nvg: { contentCfg: number; structureCfg: number; structureSteps: number; structureSource: StructureSource; structureRefinements: number };
 }
 
 /**
@@ -68,7 +71,7 @@ export async function generateImage(
     const options = { labels: [label], seed, cfg, topK, ...recommendedExtras(pipeline), progress: scaleProgress(onStep) };
     return finish(await generate(pipeline.tokenizer, pipeline.generator, options));
   }
-  const { contentCfg, structureCfg, structureSteps } = settings.nvg;
+  const { contentCfg, structureCfg, structureSteps, structureSource, structureRefinements } = settings.nvg;
   const { topP, temperature } = recommendedExtras(pipeline);
   return finish(
     await generate(pipeline.tokenizer, pipeline.generator, {
@@ -78,6 +81,8 @@ export async function generateImage(
       contentCfg: [1, contentCfg],
       structureCfg: [1, structureCfg],
       structureSteps,
+      structureSource,
+      structureRefinements,
       ...(topP === undefined ? {} : { topP: [1, topP] }),
       ...(temperature === undefined ? {} : { temperature }),
       ...(structure ? { structure: { map: structure } } : {}),

@@ -64,7 +64,11 @@ async function tinyNvgPipeline(): Promise<Uint8Array> {
       tokenizerConfig: { vae },
       generator,
       // Recommended settings, which the form shows on load: 2 flow steps keep the test fast.
-      info: { classNames: CLASS_NAMES, imageSize: NVG_IMAGE_SIZE, sampling: { cfg: 2, structureSteps: 2 } },
+      info: {
+        classNames: CLASS_NAMES,
+        imageSize: NVG_IMAGE_SIZE,
+        sampling: { cfg: 2, structureSteps: 2, structureSource: 'prediction', structureRefinements: 1 },
+      },
     });
   } finally {
     trainer.dispose();
@@ -229,7 +233,8 @@ describe('web example in chromium', () => {
     expect(Number(loaded)).toBeGreaterThan(0);
     expect(await page.isDisabled('#inpaint')).toBe(true);
     expect(await page.isDisabled('#use-structure')).toBe(false);
-    expect([await page.inputValue('#content-cfg'), await page.inputValue('#structure-steps')]).toEqual(['2', '2']);
+    const recommended = ['#content-cfg', '#structure-steps', '#structure-source', '#structure-refinements'];
+    expect(await Promise.all(recommended.map((id) => page.inputValue(id)))).toEqual(['2', '2', 'prediction', '1']);
     await page.fill('#seed', '3');
     await watchSteps(page);
     await page.click('#generate');
@@ -257,6 +262,16 @@ describe('web example in chromium', () => {
     expect(await page.getAttribute('body', 'data-tensors')).toBe(loaded);
     expect(guided.data).not.toEqual(free.data);
     await page.screenshot({ path: join(artifacts, 'nvg-structure.png'), fullPage: true });
+
+    // The same seed with the structure flow instead of the content prediction draws other structure maps.
+    await page.uncheck('#use-structure');
+    await page.selectOption('#structure-source', 'flow');
+    await watchSteps(page);
+    await page.click('#generate');
+    await expectStepsShown(page, 1, NVG_CAPTIONS, NVG_IMAGE_SIZE);
+    const flow = await canvasPixels(page, '#image');
+    expectImage(flow, NVG_IMAGE_SIZE);
+    expect(flow.data).not.toEqual(free.data);
     await page.close();
   });
 
