@@ -268,7 +268,7 @@ describe('web example in chromium', () => {
     await page.selectOption('#structure-source', 'flow');
     await watchSteps(page);
     await page.click('#generate');
-    await expectStepsShown(page, 1, NVG_CAPTIONS, NVG_IMAGE_SIZE);
+    await expectStepsShown(page, 3, NVG_CAPTIONS, NVG_IMAGE_SIZE);
     const flow = await canvasPixels(page, '#image');
     expectImage(flow, NVG_IMAGE_SIZE);
     expect(flow.data).not.toEqual(free.data);
