@@ -68,11 +68,12 @@ describe('nextdetail convert', () => {
     expect(readFileSync(join(dir, 'overridden.png')).equals(readFileSync(join(dir, 'explicit.png')))).toBe(false);
 
     const predicted = join(dir, 'nvg-predicted.safetensors');
-    const p = nextdetail('convert', models.nvg, '--dtype', 'float32', '--structure-source', 'prediction', '--structure-refinements', '1', '--out', predicted);
-    expect(p.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1 (recommended by the file)');
+    const predictedFlags = ['--structure-source', 'prediction', '--structure-refinements', '1', '--structure-cfg', '3,1'];
+    const p = nextdetail('convert', models.nvg, '--dtype', 'float32', ...predictedFlags, '--out', predicted);
+    expect(p.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1, --structure-cfg 3,1 (recommended by the file)');
     const fromFile = nextdetail('generate', '--model', predicted, ...grid, '--out', join(dir, 'predicted.png'));
-    expect(fromFile.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1 (the model\'s recommendation)');
-    const byFlags = nextdetail('generate', '--model', models.nvg, ...grid, '--structure-source', 'prediction', '--structure-refinements', '1', '--out', join(dir, 'predicted-flags.png'));
+    expect(fromFile.stdout).toContain('sampling        --structure-source prediction, --structure-refinements 1, --structure-cfg 3,1 (the model\'s recommendation)');
+    const byFlags = nextdetail('generate', '--model', models.nvg, ...grid, ...predictedFlags, '--out', join(dir, 'predicted-flags.png'));
     expect(byFlags.status, byFlags.stderr).toBe(0);
     expect(readFileSync(join(dir, 'predicted.png')).equals(readFileSync(join(dir, 'predicted-flags.png')))).toBe(true);
 
@@ -89,6 +90,7 @@ describe('nextdetail convert', () => {
     expect(usageError(nextdetail('convert', models.var, '--structure-steps', '1'))).toMatch(/--structure-steps.*only in an NVG pipeline.*var/);
     expect(usageError(nextdetail('convert', models.var, '--structure-source', 'flow'))).toMatch(/--structure-source.*only in an NVG pipeline.*var/);
     expect(usageError(nextdetail('convert', models.nvg, '--structure-refinements', '0.5'))).toMatch(/--structure-refinements.*integer ≥ 0.*0\.5/);
+    expect(usageError(nextdetail('convert', models.nvg, '--structure-cfg', '3'))).toMatch(/--structure-cfg.*\[start, end\]/);
     expect(usageError(nextdetail('convert', models.nvg, '--top-p', '2'))).toMatch(/--top-p.*\[0, 1\].*2/);
   });
 

@@ -51,6 +51,7 @@ describe('nextdetail generate', () => {
       ['pred-a.png', '--structure-source', 'prediction', '--structure-refinements', '2'],
       ['pred-b.png', '--structure-source', 'prediction', '--structure-refinements', '2'],
       ['flow.png', '--structure-source', 'flow'],
+      ['pred-cfg.png', '--structure-source', 'prediction', '--structure-refinements', '2', '--structure-cfg', '4,1'],
     ] as const;
     for (const [file, ...flags] of runs) {
       const r = generate('nvg', file, ...args, ...flags);
@@ -59,6 +60,7 @@ describe('nextdetail generate', () => {
     const bytes = (f: string) => readFileSync(join(dir, f));
     expect(bytes('pred-b.png').equals(bytes('pred-a.png'))).toBe(true);
     expect(bytes('flow.png').equals(bytes('pred-a.png'))).toBe(false);
+    expect(bytes('pred-cfg.png').equals(bytes('pred-a.png'))).toBe(false);
   });
 
   it('flexvar: any size and step count, with a preview per step', () => {
@@ -89,6 +91,8 @@ describe('nextdetail generate', () => {
     expect(usageError(generate('var', 'x.png', '--structure-source', 'prediction'))).toMatch(/--structure-source.*NVG/);
     expect(usageError(generate('nvg', 'x.png', '--structure-source', 'x0'))).toMatch(/--structure-source.*x0/);
     expect(usageError(generate('nvg', 'x.png', '--structure-refinements', '-1'))).toMatch(/--structure-refinements.*-1/);
+    expect(usageError(generate('nvg', 'x.png', '--structure-cfg', '1,2,3'))).toMatch(/--structure-cfg.*start,end.*1,2,3/);
+    expect(usageError(generate('nvg', 'x.png', '--structure-cfg', 'strong'))).toMatch(/--structure-cfg/);
     expect(usageError(nextdetail('generate', '--model', join(dir, 'missing.safetensors'), '--backend', 'wasm'))).toMatch(/--model/);
     expect(usageError(nextdetail('generate', '--backend', 'wasm'))).toMatch(/--model/);
   });

@@ -20,6 +20,7 @@ export const ui = {
   nvgOptions: element<HTMLFieldSetElement>('nvg-options'),
   contentCfg: element<HTMLInputElement>('content-cfg'),
   structureCfg: element<HTMLInputElement>('structure-cfg'),
+  structureCfgStart: element<HTMLInputElement>('structure-cfg-start'),
   structureSteps: element<HTMLInputElement>('structure-steps'),
   structureSource: element<HTMLSelectElement>('structure-source'),
   structureRefinements: element<HTMLInputElement>('structure-refinements'),
@@ -53,6 +54,8 @@ export function showRecommendedSampling(method: PipelineMethod, sampling: Pipeli
   show(ui.contentCfg, method === 'nvg' ? sampling.cfg : undefined);
   show(ui.topK, sampling.topK);
   show(ui.structureSteps, sampling.structureSteps);
+  show(ui.structureCfgStart, sampling.structureCfg?.[0]);
+  show(ui.structureCfg, sampling.structureCfg?.[1]);
   show(ui.structureRefinements, sampling.structureRefinements);
   ui.structureSource.value = sampling.structureSource ?? 'flow';
 }
@@ -71,7 +74,7 @@ export function readSettings(): GenerationSettings {
     topK: Math.max(0, Math.floor(numberIn(ui.topK, 0))),
     nvg: {
       contentCfg: Math.max(0, numberIn(ui.contentCfg, 3.5)),
-      structureCfg: Math.max(0, numberIn(ui.structureCfg, 2.5)),
+      structureCfg: [Math.max(0, numberIn(ui.structureCfgStart, 1)), Math.max(0, numberIn(ui.structureCfg, 2.5))],
       structureSteps: Math.max(1, Math.floor(numberIn(ui.structureSteps, 25))),
       structureSource: ui.structureSource.value === 'prediction' ? 'prediction' : 'flow',
       structureRefinements: Math.max(0, Math.floor(numberIn(ui.structureRefinements, 0))),

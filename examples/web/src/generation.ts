@@ -9,10 +9,11 @@ export interface GenerationSettings {
   cfg: number;
   topK: number;
   /**
-   * NVG only: final content and structure CFG scales (each ramps up from 1), the structure flow's Euler steps, where
-   * the structure maps come from and how often each is refined by the next stage's prediction.
+   * NVG only: the final content CFG scale (a ramp from 1), the structure CFG ramp [first stage, last stage], the
+   * structure flow's Euler steps, where the structure maps come from and how often each is refined by the next
+   * stage's prediction.
    */
-  nvg: { contentCfg: number; structureCfg: number; structureSteps: number; structureSource: StructureSource; structureRefinements: number };
+  nvg: { contentCfg: number; structureCfg: [number, number]; structureSteps: number; structureSource: StructureSource; structureRefinements: number };
 }
 
 /**
@@ -79,7 +80,7 @@ export async function generateImage(
       seed,
       topK,
       contentCfg: [1, contentCfg],
-      structureCfg: [1, structureCfg],
+      structureCfg,
       structureSteps,
       structureSource,
       structureRefinements,

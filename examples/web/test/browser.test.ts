@@ -67,7 +67,7 @@ async function tinyNvgPipeline(): Promise<Uint8Array> {
       info: {
         classNames: CLASS_NAMES,
         imageSize: NVG_IMAGE_SIZE,
-        sampling: { cfg: 2, structureSteps: 2, structureSource: 'prediction', structureRefinements: 1 },
+        sampling: { cfg: 2, structureSteps: 2, structureSource: 'prediction', structureRefinements: 1, structureCfg: [3, 1] },
       },
     });
   } finally {
@@ -233,8 +233,8 @@ describe('web example in chromium', () => {
     expect(Number(loaded)).toBeGreaterThan(0);
     expect(await page.isDisabled('#inpaint')).toBe(true);
     expect(await page.isDisabled('#use-structure')).toBe(false);
-    const recommended = ['#content-cfg', '#structure-steps', '#structure-source', '#structure-refinements'];
-    expect(await Promise.all(recommended.map((id) => page.inputValue(id)))).toEqual(['2', '2', 'prediction', '1']);
+    const recommended = ['#content-cfg', '#structure-steps', '#structure-source', '#structure-refinements', '#structure-cfg-start', '#structure-cfg'];
+    expect(await Promise.all(recommended.map((id) => page.inputValue(id)))).toEqual(['2', '2', 'prediction', '1', '3', '1']);
     await page.fill('#seed', '3');
     await watchSteps(page);
     await page.click('#generate');

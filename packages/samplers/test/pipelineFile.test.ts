@@ -105,7 +105,7 @@ describe(`pipeline files [${backendName()}]`, () => {
   it('recommended sampling settings: written, loaded, replaced and removed by convertPipeline with the tensors untouched, and checked', async () => {
     const parts = await tinyPipelineParts('nvg', info, 1);
     try {
-      const sampling = { cfg: 3, topP: 0.5, structureSteps: 1, structureSource: 'prediction' as const, structureRefinements: 6 };
+      const sampling = { cfg: 3, topP: 0.5, structureSteps: 1, structureSource: 'prediction' as const, structureRefinements: 6, structureCfg: [3, 1] as [number, number] };
       const bytes = await writePipeline({ ...parts, info: { ...info, sampling } }, { dtype: 'float16' });
       const loaded = await loadPipeline(bytes);
       expect(loaded.info).toEqual({ ...info, sampling });
@@ -127,6 +127,7 @@ describe(`pipeline files [${backendName()}]`, () => {
       await expect(writePipeline({ ...parts, info: { ...info, sampling: { structureSteps: 0 } } })).rejects.toThrow(/parts\.info.*structureSteps.*≥ 1/);
       await expect(convertPipeline(bytes, { sampling: { structureSource: 'x0' as never } })).rejects.toThrow(/options\.sampling\.structureSource.*"flow" or "prediction".*x0/);
       await expect(convertPipeline(bytes, { sampling: { structureRefinements: 0.5 } })).rejects.toThrow(/options\.sampling\.structureRefinements.*integer ≥ 0.*0\.5/);
+      await expect(convertPipeline(bytes, { sampling: { structureCfg: [3] as never } })).rejects.toThrow(/options\.sampling\.structureCfg.*\[start, end\]/);
     } finally {
       parts.generator.dispose();
     }

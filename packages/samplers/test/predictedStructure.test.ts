@@ -50,7 +50,7 @@ describe(`NVG structure from the content prediction [${backendName()}]`, () => {
   });
 
   /** Stage 1 of a batch of two, from a stage-0 token and a fixed stage-1 map. */
-  async function stageOne(refinements: number): Promise<{ next: number[]; canvas: tf.Tensor; labels_BP: tf.Tensor; tokens_BSP: tf.Tensor }> {
+  async function stageOne(refinements: number, contentCfg: number | null = 2): Promise<{ next: number[]; canvas: tf.Tensor; labels_BP: tf.Tensor; tokens_BSP: tf.Tensor }> {
     const c = networks.config;
     // Token 5 everywhere at stage 0; stage 1 splits the positions into their first and second halves.
     const tokens_BSP = tf.tidy(() => tf.cast(tf.mul(tf.reshape(tf.oneHot(tf.tensor1d([0, 0], 'int32'), c.stages), [2, c.stages, 1]), tf.fill([2, c.stages, c.positions], 5)), 'int32'));
@@ -61,7 +61,7 @@ describe(`NVG structure from the content prediction [${backendName()}]`, () => {
       networks,
       tokenizer.quantizer,
       { tokens_BSP, labels_BP, classLabels_B: classes, stage: 1, structureNoise_BPW: noise },
-      { contentCfg: 2, structureCfg: null, structureSteps: 1, topK: 1, structureSource: 'prediction', structureRefinements: refinements },
+      { contentCfg, structureCfg: 3, structureSteps: 1, topK: 1, structureSource: 'prediction', structureRefinements: refinements },
     );
     const next = Array.from(await r.nextLabels_BP!.data());
     const canvas = tf.clone(r.canvas_BPC);
@@ -70,7 +70,7 @@ describe(`NVG structure from the content prediction [${backendName()}]`, () => {
     return { next, canvas, labels_BP, tokens_BSP };
   }
 
-  it('bisects every cluster by the stage\'s guided x0 into equal halves inside their parent, without the structure network, leak-free', async () => {
+  it('bisects every cluster by the stage\'s x0 under the structure CFG into equal halves inside their parent, without the structure network, leak-free', async () => {
     await expectNoLeaks(async () => {
       const { next, canvas, labels_BP, tokens_BSP } = await stageOne(0);
       const parents = Array.from(await labels_BP.data());
@@ -82,16 +82,21 @@ describe(`NVG structure from the content prediction [${backendName()}]`, () => {
       expect([...counts.keys()].sort()).toEqual([0, 1, 2, 3]);
       // Counted over both items: every child holds a quarter of each item's positions.
       expect(new Set(counts.values())).toEqual(new Set([2 * (networks.config.positions / 4)]));
-      // The same split from the public pieces: guidedPrediction at stage 1 on the canvas entering it, then bisectClusters.
+      // The same split from the public pieces: guidedPrediction at stage 1 (structure CFG 3) on the canvas entering it,
+      // then bisectClusters.
       const classes = classLabels_B();
       const canvasIn = tf.tidy(() => {
         const input = tokenizer.quantizer.trainingInput(tokens_BSP as tf.Tensor3D, tf.zerosLike(tokens_BSP) as tf.Tensor3D);
         const { positions, cvae } = networks.config;
         return tf.reshape(tf.slice(input, [0, 1, 0, 0], [-1, 1, -1, cvae]), [2, positions, cvae]);
       });
-      const x0 = await guidedPrediction(networks, { canvas_BPC: canvasIn, labels_BP, classLabels_B: classes, stage: 1, cfg: 2 });
+      const x0 = await guidedPrediction(networks, { canvas_BPC: canvasIn, labels_BP, classLabels_B: classes, stage: 1, cfg: 3 });
       const expected = await bisectClusters(labels_BP, x0, 1);
       expect(next).toEqual(Array.from(await expected.data()));
+      // Without content guidance the pass has no unconditional branch; the split, guided by the structure scale, is the same.
+      const unguided = await stageOne(0, null);
+      expect(unguided.next).toEqual(next);
+      tf.dispose([unguided.canvas, unguided.labels_BP, unguided.tokens_BSP]);
       tf.dispose([canvas, labels_BP, tokens_BSP, classes, canvasIn, x0, expected]);
     });
   });
@@ -102,7 +107,7 @@ describe(`NVG structure from the content prediction [${backendName()}]`, () => {
       const before = await stageOne(k - 1);
       const after = await stageOne(k);
       const previous_BP = tf.tensor2d(before.next, [2, networks.config.positions], 'int32');
-      const x1 = await guidedPrediction(networks, { canvas_BPC: before.canvas, labels_BP: previous_BP, classLabels_B: classes, stage: 2, cfg: 2 });
+      const x1 = await guidedPrediction(networks, { canvas_BPC: before.canvas, labels_BP: previous_BP, classLabels_B: classes, stage: 2, cfg: 3 });
       const expected = await bisectClusters(before.labels_BP, x1, 1);
       expect(after.next, `refinement ${k}`).toEqual(Array.from(await expected.data()));
       // With these seeded weights the first refinement moves some positions, so the check above is not vacuous.

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { readPipelineBytes } from '../generation/openPipeline.js';
 import { RECOMMENDABLE_FLAGS } from '../generation/samplingOptions.js';
+import { numberList } from '../generation/integerList.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkChoice } from '../train/presets.js';
 import { withStructureFrom } from '../train/structureFrom.js';
@@ -33,6 +34,7 @@ export function convertCommand(): Command {
     .option('--structure-steps <n>', 'NVG: recommend this many Euler steps of the structure flow', numberArgument)
     .addOption(new Option('--structure-source <source>', 'NVG: recommend where the structure maps come from').choices(STRUCTURE_SOURCES))
     .option('--structure-refinements <n>', 'NVG: recommend this many re-splits of each structure map by the next stage\'s prediction', numberArgument)
+    .addOption(new Option('--structure-cfg <start,end>', 'NVG: recommend this structure guidance ramp (of the flow, or of the prediction that splits)').argParser(numberList))
     .option('--clear-sampling', 'drop the file\'s recommended sampling settings (before adding any given here)')
     .option('--structure-from <model>', 'NVG: take the structure-flow network from this pipeline (same tokenizer and sizes), e.g. one trained with train --parts structure')
     .action((model: string, flags: ConvertFlags) => runConvert(model, flags));

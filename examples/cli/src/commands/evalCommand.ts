@@ -93,12 +93,12 @@ async function runEval(flags: EvalFlags): Promise<void> {
         const { flags: sampling, taken } = withRecommendedSampling(flags, pipeline);
         if (taken) log(`sampling        ${taken}`);
         const bar = progressBar('generating [{bar}] {value}/{total} images | {eta_formatted} left', flags.count, 0, {});
-        const { seed, cfg, topK, topP, temperature, structureSteps, structureSource, structureRefinements, size, steps } = sampling;
+        const { seed, cfg, topK, topP, temperature, structureSteps, structureSource, structureRefinements, structureCfg, size, steps } = sampling;
         const settings = fakeOut && {
           model: createHash('sha256').update(await readFile(flags.model)).digest('hex'),
           backend: backend.name,
           batchSize: flags.batchSize,
-          sampling: { seed, cfg, topK, topP, temperature, structureSteps, structureSource, structureRefinements, size, steps },
+          sampling: { seed, cfg, topK, topP, temperature, structureSteps, structureSource, structureRefinements, structureCfg, size, steps },
         };
         fake = await generatedSet(pipeline, {
           count: flags.count,

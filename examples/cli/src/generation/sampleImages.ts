@@ -45,6 +45,7 @@ export async function sampleImages(
       ...(flags.structureSteps === undefined ? {} : { structureSteps: flags.structureSteps }),
       ...(flags.structureSource === undefined ? {} : { structureSource: flags.structureSource }),
       ...(flags.structureRefinements === undefined ? {} : { structureRefinements: flags.structureRefinements }),
+      ...(flags.structureCfg === undefined ? {} : { structureCfg: flags.structureCfg.length === 1 ? [1, flags.structureCfg[0]!] : flags.structureCfg }),
       progress: ({ step, steps, size }) => onStep?.({ step, steps, size }),
     });
   }

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@nextdetail/core';
 import { type Pipeline, type PipelineSampling, STRUCTURE_SOURCES, type StructureSource } from '@nextdetail/samplers';
 import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
-import { integerList } from './integerList.js';
+import { integerList, numberList } from './integerList.js';
 
 /** The sampling flags every generating command shares. */
 export interface SamplingFlags {
@@ -14,6 +14,7 @@ export interface SamplingFlags {
   structureSteps?: number;
   structureSource?: StructureSource;
   structureRefinements?: number;
+  structureCfg?: number[];
   size?: number[];
   steps?: number;
 }
@@ -32,7 +33,12 @@ export function addSamplingOptions(command: Command, { schedule = true } = {}): 
         STRUCTURE_SOURCES,
       ),
     )
-    .option('--structure-refinements <n>', "NVG: re-split each new structure map by the next stage's prediction n times (default 0)", numberArgument);
+    .option('--structure-refinements <n>', "NVG: re-split each new structure map by the next stage's prediction n times (default 0)", numberArgument)
+    .addOption(
+      new Option('--structure-cfg <c|start,end>', "NVG: structure guidance, of the flow or of the prediction that splits: the last stage's (a ramp from 1), or the first and last stage's (default 1,2.5)").argParser(
+        numberList,
+      ),
+    );
   if (schedule) {
     command
       .addOption(new Option('--size <h,w>', 'FlexVAR: output size in pixels, any multiple of the tokenizer\'s factor').argParser(integerList))
@@ -50,9 +56,18 @@ export function checkSamplingFlags(flags: SamplingFlags, pipeline: Pipeline): vo
     }
   }
   if (pipeline.method !== 'nvg') {
-    for (const [name, value] of [['--structure-steps', flags.structureSteps], ['--structure-source', flags.structureSource], ['--structure-refinements', flags.structureRefinements]] as const) {
+    const nvgFlags = [
+      ['--structure-steps', flags.structureSteps],
+      ['--structure-source', flags.structureSource],
+      ['--structure-refinements', flags.structureRefinements],
+      ['--structure-cfg', flags.structureCfg],
+    ] as const;
+    for (const [name, value] of nvgFlags) {
       if (value !== undefined) throw new InvalidArgumentError(name, 'only with an NVG model', `a ${pipeline.method} model`);
     }
+  }
+  if (flags.structureCfg !== undefined && (flags.structureCfg.length < 1 || flags.structureCfg.length > 2)) {
+    throw new InvalidArgumentError('--structure-cfg', 'one number (the last stage\'s) or start,end', flags.structureCfg.join(','));
   }
   if (flags.size !== undefined && (flags.size.length < 1 || flags.size.length > 2 || flags.size.some((s) => s < 1))) {
     throw new InvalidArgumentError('--size', 'H,W or S in pixels (positive integers)', flags.size.join(','));
@@ -79,6 +94,7 @@ export const RECOMMENDABLE_FLAGS: Readonly<Record<keyof PipelineSampling, string
   structureSteps: '--structure-steps',
   structureSource: '--structure-source',
   structureRefinements: '--structure-refinements',
+  structureCfg: '--structure-cfg',
 };
 
 /** Library argument names → these flags, for renameArgument. */

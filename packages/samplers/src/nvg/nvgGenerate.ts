@@ -11,7 +11,10 @@ import { checkStructureLabels } from './structureGuidance.js';
 export interface NvgGenerateOptions {
   /** Per-stage content CFG scales, or [start, end] for linspace(start, end, S) (default [1, 3.5]). */
   contentCfg?: number[];
-  /** Per-stage structure CFG scales, or [start, end] (default [1, 2.5]). */
+  /**
+   * Per-stage structure CFG scales, or [start, end] (default [1, 2.5]): of the flow's velocity, or with
+   * `structureSource: 'prediction'` of the content generator's x0 that splits the clusters.
+   */
   structureCfg?: number[];
   /** Euler steps of the structure flow (default 25). */
   structureSteps?: number;

@@ -4,7 +4,7 @@ import { bisectClusters, type GranularityQuantizer, structureBits } from '@nextd
 import { guidedLogits } from '../guidance/guidedLogits.js';
 import { sampleTokens } from '../sampling/sampleTokens.js';
 import type { NvgNetworks } from './nvgNetworks.js';
-import { checkStructureSource, refineSplit, type StructureSource } from './predictedStructure.js';
+import { checkStructureSource, guidedPrediction, refineSplit, type StructureSource } from './predictedStructure.js';
 import { splitClusters } from './structureSplit.js';
 import { sampleStructureCode } from './structureFlow.js';
 import { twice, withUnconditional } from './unconditionalBatch.js';
@@ -30,7 +30,10 @@ export interface NvgStageOptions {
   rng?: RandomGenerator;
   /** CFG scale of the content logits (null: conditional only). */
   contentCfg: number | null;
-  /** CFG scale of the structure velocity (null: conditional only). */
+  /**
+   * CFG scale of the structure: of the flow's velocity, or with `structureSource: 'prediction'` of the x0 that splits
+   * the clusters and refines the split (null: conditional only).
+   */
   structureCfg: number | null;
   /** Euler steps of the structure flow. */
   structureSteps: number;
@@ -77,8 +80,8 @@ function canvasBefore(quantizer: GranularityQuantizer, tokens_BSP: tf.Tensor, up
  * (guided u + cfg·(c − u)), a token is chosen per cluster and added to the canvas through the quantizer's Phi_s; then,
  * below the last structure stage, the structure flow generates the code whose channel `stage` splits every cluster
  * in two for the next stage (at the stage after the structure generator's last, ε's channel scores the split). With
- * `structureSource: 'prediction'` the content generator's guided x0 bisects the clusters instead; `structureRefinements`
- * then re-splits either proposal by the next stage's x0.
+ * `structureSource: 'prediction'` the content generator's x0, guided by the structure scale, bisects the clusters
+ * instead; `structureRefinements` then re-splits either proposal by the next stage's x0.
  */
 // NVG paper §2.2 and Alg. 2; reference digest §3.3 "Content path", "Structure path", "Split", "Generation loop"
 export async function nvgStage(
@@ -100,6 +103,7 @@ export async function nvgStage(
     throw new ShapeError('structureNoise_BPW', `[${batch}, ${c.positions}, ${c.structureBits}] (B, P, W)`, describeShape(structureNoise_BPW.shape));
   }
   if (options.contentCfg !== null) checkNumber(options.contentCfg, 'contentCfg');
+  if (options.structureCfg !== null) checkNumber(options.structureCfg, 'structureCfg');
   const { structureSource = 'flow', structureRefinements = 0 } = options;
   checkStructureSource(structureSource, structureRefinements, 'structureSource', 'structureRefinements');
   if (structureSource === 'prediction' && options.gumbel !== undefined) {
@@ -117,16 +121,24 @@ export async function nvgStage(
     if (guided) owned.push(ropeBits);
     const rope = await networks.contentRope(ropeBits);
     owned.push(rope.cos_B1TF, rope.sin_B1TF);
-    // The prediction x0 is kept (guided as the logits are) when it is to split the clusters.
-    const [logits_BKV, x0_BPC] = tf.tidy(() => {
+    // The x0 that splits the clusters comes from the same pass, guided by the structure scale, wherever the pass has
+    // the branches that scale needs.
+    const structureCfg = options.structureCfg;
+    const predicts = splits && structureSource === 'prediction';
+    const [logits_BKV, passX0_BPC] = tf.tidy(() => {
       const canvas = guided ? twice(canvasIn_BPC) : canvasIn_BPC;
       const labels = guided ? twice(labels_BP) : labels_BP;
       const classes = guided ? withUnconditional(classLabels_B, c.numClasses) : classLabels_B;
       const x0 = networks.content.apply({ canvas_BPC: canvas, classLabels_B: classes, stage, rope });
       const logits = networks.content.clusterLogits(x0, canvas, labels, stage);
-      const guide = (t: tf.Tensor) => (guided ? guidedLogits(t, options.contentCfg!, 'plain') : t);
-      return splits && structureSource === 'prediction' ? [guide(logits), guide(x0)] : [guide(logits)];
+      const guidedOut = guided ? guidedLogits(logits, options.contentCfg!, 'plain') : logits;
+      if (!predicts || (!guided && structureCfg !== null)) return [guidedOut];
+      if (!guided) return [guidedOut, x0];
+      return [guidedOut, structureCfg === null ? tf.slice(x0, 0, batch) : guidedLogits(x0, structureCfg, 'plain')];
     }) as [tf.Tensor, tf.Tensor?];
+    const x0_BPC = predicts
+      ? (passX0_BPC ?? (await guidedPrediction(networks, { canvas_BPC: canvasIn_BPC, labels_BP, classLabels_B, stage, cfg: structureCfg })))
+      : undefined;
     if (x0_BPC) owned.push(x0_BPC);
     const vocab = logits_BKV.shape[2]!;
     const flat = tf.reshape(logits_BKV, [batch * clusters, vocab]);
@@ -170,7 +182,7 @@ export async function nvgStage(
       }
       result.nextLabels_BP = await refineSplit(
         networks,
-        { next_BP, labels_BP, canvas_BPC: result.canvas_BPC, classLabels_B, stage, cfg: options.contentCfg },
+        { next_BP, labels_BP, canvas_BPC: result.canvas_BPC, classLabels_B, stage, cfg: structureCfg },
         structureRefinements,
       );
       return result;

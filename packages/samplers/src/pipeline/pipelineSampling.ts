@@ -19,6 +19,8 @@ export interface PipelineSampling {
   structureSource?: StructureSource;
   /** NVG only: re-splits of every predicted map by the next stage's prediction. */
   structureRefinements?: number;
+  /** NVG only: the structure CFG ramp [first stage, last stage] (of the flow, or of the prediction that splits). */
+  structureCfg?: [number, number];
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -31,9 +33,10 @@ const CHECKS: Record<keyof PipelineSampling, { expected: string; ok: (v: unknown
   structureSteps: { expected: 'an integer ≥ 1', ok: (v) => isNumber(v) && Number.isInteger(v) && v >= 1 },
   structureSource: { expected: STRUCTURE_SOURCES.map((x) => JSON.stringify(x)).join(' or '), ok: (v) => STRUCTURE_SOURCES.includes(v as StructureSource) },
   structureRefinements: { expected: 'an integer ≥ 0', ok: (v) => isNumber(v) && Number.isInteger(v) && v >= 0 },
+  structureCfg: { expected: '[start, end], two numbers ≥ 0', ok: (v) => Array.isArray(v) && v.length === 2 && v.every((x) => isNumber(x) && x >= 0) },
 };
 
-const NVG_ONLY: readonly string[] = ['structureSteps', 'structureSource', 'structureRefinements'];
+const NVG_ONLY: readonly string[] = ['structureSteps', 'structureSource', 'structureRefinements', 'structureCfg'];
 
 /**
  * What is wrong with a file's recommended `sampling` for a `method` model, if anything: `at` is the offending entry
