@@ -26,6 +26,7 @@ export {
 } from './quantizer/baseDetail.js';
 export { GranularityQuantizer, type GranularityEncoding } from './quantizer/granularityQuantizer.js';
 export { bisectClusters } from './quantizer/clusterBisection.js';
+export { clusterMembers } from './quantizer/clusterMembers.js';
 export { granularityClustering } from './quantizer/granularityClustering.js';
 export { structureBits, structureLabels } from './quantizer/structureBits.js';
 export { FlexVae } from './vqvae/flexVae.js';

@@ -4,12 +4,7 @@ import { InvalidArgumentError, ShapeError, ValueRangeError } from '@nextdetail/c
 import { bisectClusters } from '../src/quantizer/clusterBisection.js';
 import { granularityClustering } from '../src/quantizer/granularityClustering.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
-
-async function rejects(promise: Promise<unknown>, type: typeof InvalidArgumentError, argument: string): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(type);
-  expect((error as InvalidArgumentError).argument).toBe(argument);
-}
+import { rejects } from './helpers.js';
 
 describe(`cluster bisection [${backendName()}]`, () => {
   it('splits each stage of granularityClustering into exactly its next stage', async () => {

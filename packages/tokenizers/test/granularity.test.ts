@@ -5,6 +5,7 @@ import { granularityClustering } from '../src/quantizer/granularityClustering.js
 import { GranularityQuantizer } from '../src/quantizer/granularityQuantizer.js';
 import { structureBits, structureLabels } from '../src/quantizer/structureBits.js';
 import { backendName, expectNoLeaks } from '../../../test/backend.js';
+import { rejects } from './helpers.js';
 
 /** An in-memory checkpoint in PyTorch layout: codebook [V, C] and `stages` Phi convolutions. */
 function memorySource(v: number, c: number, stages: number): TensorSource {
@@ -21,12 +22,6 @@ function memorySource(v: number, c: number, stages: number): TensorSource {
       return tf.tensor(Float32Array.from({ length: n }, (_, k) => Math.sin(k * 1.7 + name.length) * 0.3), shapes[name]);
     },
   };
-}
-
-async function rejects(promise: Promise<unknown>, type: typeof InvalidArgumentError, argument: string): Promise<void> {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(type);
-  expect((error as InvalidArgumentError).argument).toBe(argument);
 }
 
 describe(`granularity clustering [${backendName()}]`, () => {

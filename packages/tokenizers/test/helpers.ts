@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { fromTorchLayout, resampleWeights, type TensorSource } from '@nextdetail/core';
+import { fromTorchLayout, type InvalidArgumentError, resampleWeights, type TensorSource } from '@nextdetail/core';
 import type { SafetensorsFile } from '@nextdetail/core/node';
 import type { Tokenizer } from '../src/tokenizer.js';
 import type { VarTokenizerConfig } from '../src/varTokenizer.js';
@@ -9,6 +9,13 @@ import { VarVqvae } from '../src/vqvae/varVqvae.js';
 import { NvgAutoencoder } from '../src/vqvae/nvgAutoencoder.js';
 import type { NvgAutoencoderConfig } from '../src/vqvae/nvgAutoencoderConfig.js';
 export { thrown } from '../../../test/errors.js';
+
+/** Checks that `promise` rejects with an error of `type` naming `argument`. */
+export async function rejects(promise: Promise<unknown>, type: typeof InvalidArgumentError, argument: string): Promise<void> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(type);
+  expect((error as InvalidArgumentError).argument).toBe(argument);
+}
 
 // Test helpers shared by the tokenizer tests: deterministic values and in-memory checkpoints.
 

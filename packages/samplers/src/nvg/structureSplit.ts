@@ -7,8 +7,8 @@ import {
   InvalidArgumentError,
   RandomGenerator,
   ShapeError,
-  ValueRangeError,
 } from '@nextdetail/core';
+import { clusterMembers } from '@nextdetail/tokenizers';
 
 /** Added inside the logarithm of the Gumbel-top-k keys, as in the reference. */
 const LOG_EPS = 1e-8;
@@ -47,16 +47,7 @@ export async function splitClusters(
   }
   const next = new Int32Array(batch * positions);
   for (let b = 0; b < batch; b++) {
-    const members = new Map<number, number[]>();
-    for (let p = 0; p < positions; p++) {
-      const label = labels[b * positions + p]!;
-      if (label < 0 || label >= 2 ** stage) {
-        throw new ValueRangeError('labels_BP', `stage-${stage} labels in [0, ${2 ** stage})`, `${label} at (${b}, ${p})`);
-      }
-      if (!members.has(label)) members.set(label, []);
-      members.get(label)!.push(p);
-    }
-    for (const [parent, ps] of members) {
+    for (const [parent, ps] of clusterMembers(labels, b, positions, stage)) {
       const clamped = ps.map((p) => Math.fround(Math.min(1, Math.max(-1, scores[b * positions + p]!))));
       let keys = clamped;
       if (noise) {

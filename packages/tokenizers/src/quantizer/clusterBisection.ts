@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber, checkTensor, describeShape, ShapeError, ValueRangeError } from '@nextdetail/core';
+import { clusterMembers } from './clusterMembers.js';
 import { clusterMeans, greedyPairs } from './greedyPairing.js';
 
 /**
@@ -28,16 +29,7 @@ export async function bisectClusters(labels_BP: tf.Tensor, f_BPC: tf.Tensor, sta
   const next = new Int32Array(batch * positions);
   for (let b = 0; b < batch; b++) {
     const points = f.subarray(b * positions * c, (b + 1) * positions * c);
-    const members = new Map<number, number[]>();
-    for (let p = 0; p < positions; p++) {
-      const label = labels[b * positions + p]!;
-      if (label < 0 || label >= 2 ** stage) {
-        throw new ValueRangeError('labels_BP', `stage-${stage} labels in [0, ${2 ** stage})`, `${label} at (${b}, ${p})`);
-      }
-      if (!members.has(label)) members.set(label, []);
-      members.get(label)!.push(p);
-    }
-    for (const [parent, ps] of members) {
+    for (const [parent, ps] of clusterMembers(labels, b, positions, stage)) {
       bisect(points, ps, c).forEach((half, child) => {
         for (const p of half) next[b * positions + p] = 2 * parent + child;
       });
