@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { renameArgument } from '../argumentNames.js';
 import { readPipelineBytes } from '../generation/openPipeline.js';
 import { RECOMMENDABLE_FLAGS } from '../generation/samplingOptions.js';
-import { numberList } from '../generation/integerList.js';
+import { numberList } from '../generation/commaList.js';
 import { numberArgument } from '../numberArgument.js';
 import { checkChoice } from '../train/presets.js';
 import { withStructureFrom } from '../train/structureFrom.js';

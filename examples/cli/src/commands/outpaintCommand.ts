@@ -7,7 +7,7 @@ import { describeBackend, startBackend } from '../backend.js';
 import { selectClasses } from '../generation/classLabels.js';
 import { runMaskedEdit, scalePipeline } from '../generation/editImage.js';
 import { imagesFromRasters } from '../render/imageRasters.js';
-import { integerList } from '../generation/integerList.js';
+import { integerList } from '../generation/commaList.js';
 import { openPipeline } from '../generation/openPipeline.js';
 import { outputPath } from '../generation/outputPath.js';
 import { readPng } from '../generation/readPng.js';

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@nextdetail/core';
 import { type Pipeline, type PipelineSampling, STRUCTURE_SOURCES, type StructureSource } from '@nextdetail/samplers';
 import { type Command, Option } from 'commander';
 import { numberArgument } from '../numberArgument.js';
-import { integerList, numberList } from './integerList.js';
+import { integerList, numberList } from './commaList.js';
 
 /** The sampling flags every generating command shares. */
 export interface SamplingFlags {
